@@ -1,0 +1,14 @@
+//! express-session-rs: the native half of a drop-in replacement for express-session.
+//!
+//! The modules below the binding are plain Rust with their own unit tests; `binding`
+//! is the only place that knows about Node.js.
+
+pub mod cookie_header;
+pub mod digest;
+pub mod json_object;
+pub mod memory_store;
+pub mod session_id;
+pub mod set_cookie;
+pub mod signature;
+
+mod binding;
