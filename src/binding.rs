@@ -60,15 +60,15 @@ impl CookieOptions {
     }
 }
 
-fn serialize(name: &str, value: &str, options: &CookieOptions) -> Result<String> {
-    set_cookie::serialize(name, value, &options.attributes())
-        .map_err(|error| invalid_arg(error.message()))
+fn serialize(name: &str, value: &str, attributes: &CookieAttributes) -> Result<String> {
+    set_cookie::serialize(name, value, attributes).map_err(|error| invalid_arg(error.message()))
 }
 
 /// `cookie.serialize(name, value, options)` as the `cookie` package writes it.
+/// Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
 #[napi]
 pub fn serialize_cookie(name: String, value: String, options: CookieOptions) -> Result<String> {
-    guarded(|| serialize(&name, &value, &options))
+    guarded(|| serialize(&name, &value, &options.attributes()))
 }
 
 /// A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters).
@@ -134,12 +134,36 @@ impl SessionCookieCodec {
         guarded(|| Ok(self.unsign_value(&value).map(str::to_string)))
     }
 
-    /// The `Set-Cookie` value carrying `s:` + the signed ID.
+    /// The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
+    /// as arguments, not an object, because this runs on every response that
+    /// sets the cookie.
+    #[allow(clippy::too_many_arguments)]
     #[napi]
-    pub fn set_cookie(&self, id: String, options: CookieOptions) -> Result<String> {
+    pub fn set_cookie(
+        &self,
+        id: String,
+        expires: Option<f64>,
+        domain: Option<String>,
+        path: Option<String>,
+        http_only: bool,
+        secure: bool,
+        partitioned: bool,
+        priority: Option<String>,
+        same_site: Option<String>,
+    ) -> Result<String> {
         guarded(|| {
             let signed = format!("s:{}", self.signer.sign(&id));
-            serialize(&self.name, &signed, &options)
+            let attributes = CookieAttributes {
+                expires,
+                domain: domain.as_deref(),
+                path: path.as_deref(),
+                http_only,
+                secure,
+                partitioned,
+                priority: priority.as_deref(),
+                same_site: same_site.as_deref(),
+            };
+            serialize(&self.name, &signed, &attributes)
         })
     }
 }

@@ -1,0 +1,517 @@
+'use strict'
+
+// express-session-rs: express-session's middleware, with the cookie codec, the
+// signatures, session IDs, the dirty-check digest and the default store in Rust.
+// Reads top to bottom as a request flows: options, the middleware, its helpers.
+
+const debug = require('debug')('express-session-rs')
+const deprecate = require('depd')('express-session')
+const onHeaders = require('on-headers')
+const parseUrl = require('parseurl')
+
+const native = require('./lib/native')
+const Cookie = require('./lib/cookie')
+const MemoryStore = require('./lib/memory')
+const Session = require('./lib/session')
+const Store = require('./lib/store')
+const { SessionTracker, kTracker } = require('./lib/tracking')
+
+const { sessionSetCookie } = Cookie
+
+exports = module.exports = session
+
+exports.Store = Store
+exports.Cookie = Cookie
+exports.Session = Session
+exports.MemoryStore = MemoryStore
+
+const productionWarning = 'Warning: connect.session() MemoryStore is not\n' +
+  'designed for a production environment, as it will leak\n' +
+  'memory, and will not scale past a single process.'
+
+const defer = setImmediate
+
+/**
+ * Creates the session middleware; the options are express-session's.
+ *
+ * @param {object} [options]
+ * @return {function} middleware
+ */
+function session (options) {
+  const opts = options || {}
+
+  const cookieOptions = opts.cookie || {}
+  const generateId = opts.genid || native.generateSessionId
+  const name = opts.name || opts.key || 'connect.sid'
+  const store = opts.store || new MemoryStore()
+  const trustProxy = opts.proxy
+  let resaveSession = opts.resave
+  const rollingSessions = Boolean(opts.rolling)
+  let saveUninitializedSession = opts.saveUninitialized
+  let secret = opts.secret
+
+  if (typeof generateId !== 'function') {
+    throw new TypeError('genid option must be a function')
+  }
+
+  if (resaveSession === undefined) {
+    deprecate('undefined resave option; provide resave option')
+    resaveSession = true
+  }
+
+  if (saveUninitializedSession === undefined) {
+    deprecate('undefined saveUninitialized option; provide saveUninitialized option')
+    saveUninitializedSession = true
+  }
+
+  if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
+    throw new TypeError('unset option must be "destroy" or "keep"')
+  }
+
+  const unsetDestroy = opts.unset === 'destroy'
+
+  if (Array.isArray(secret) && secret.length === 0) {
+    throw new TypeError('secret option array must contain one or more strings')
+  }
+
+  if (secret && !Array.isArray(secret)) {
+    secret = [secret]
+  }
+
+  if (!secret) {
+    deprecate('req.secret; provide secret option')
+  }
+
+  // Built once: the secrets' HMAC keys are prepared a single time.
+  const configuredCodec = secret ? createCodec(name, secret) : null
+  const codecForRequestSecret = lastCodecCache(name)
+
+  if (process.env.NODE_ENV === 'production' && store instanceof MemoryStore) {
+    console.warn(productionWarning)
+  }
+
+  store.generate = function (req) {
+    req.sessionID = generateId(req)
+    req.session = new Session(req)
+    const resolved = typeof cookieOptions === 'function' ? cookieOptions(req) : cookieOptions
+    req.session.cookie = new Cookie(resolved)
+
+    const isSecure = issecure(req, trustProxy)
+
+    if (resolved.secure === 'auto') {
+      req.session.cookie.secure = isSecure
+    }
+
+    if (resolved.sameSite === 'auto') {
+      req.session.cookie.sameSite = isSecure ? 'none' : 'lax'
+    }
+  }
+
+  const storeImplementsTouch = typeof store.touch === 'function'
+
+  let storeReady = true
+  store.on('disconnect', function ondisconnect () {
+    storeReady = false
+  })
+  store.on('connect', function onconnect () {
+    storeReady = true
+  })
+
+  return function session (req, res, next) {
+    if (req.session) {
+      next()
+      return
+    }
+
+    // Serve the request without a session while the store is away.
+    if (!storeReady) {
+      debug('store is disconnected')
+      next()
+      return
+    }
+
+    const originalPath = parseUrl.original(req).pathname || '/'
+    const resolvedCookieOptions = typeof cookieOptions === 'function' ? cookieOptions(req) : cookieOptions
+    if (originalPath.indexOf(resolvedCookieOptions.path || '/') !== 0) {
+      debug('pathname mismatch')
+      next()
+      return
+    }
+
+    if (!secret && !req.secret) {
+      next(new Error('secret option required for sessions'))
+      return
+    }
+
+    // Back-compat: cookie-parser passes its secret as req.secret.
+    const codec = configuredCodec || codecForRequestSecret(req.secret)
+
+    const tracker = new SessionTracker()
+    let touched = false
+
+    req[kTracker] = tracker
+    req.sessionStore = store
+
+    const cookieId = req.sessionID = getcookie(req, name, codec)
+
+    onHeaders(res, function () {
+      if (!req.session) {
+        debug('no session')
+        return
+      }
+
+      tracker.openWindow()
+      try {
+        if (!shouldSetCookie(req)) {
+          return
+        }
+
+        // Secure cookies only go out over https.
+        if (req.session.cookie.secure && !issecure(req, trustProxy)) {
+          debug('not secured')
+          return
+        }
+
+        if (!touched) {
+          req.session.touch()
+          touched = true
+        }
+
+        try {
+          setcookie(res, codec, req.sessionID, req.session.cookie)
+        } catch (err) {
+          defer(next, err)
+        }
+      } finally {
+        tracker.closeWindow()
+      }
+    })
+
+    // Commit the session when the response ends: keep the last byte back until
+    // the store has answered, so the client cannot race the write.
+    const _end = res.end
+    const _write = res.write
+    let ended = false
+    res.end = function end (chunk, encoding) {
+      if (ended) {
+        return false
+      }
+
+      ended = true
+
+      let ret
+      let sync = true
+
+      function writeend () {
+        if (sync) {
+          ret = _end.call(res, chunk, encoding)
+          sync = false
+          return
+        }
+
+        _end.call(res)
+      }
+
+      function writetop () {
+        if (!sync) {
+          return ret
+        }
+
+        if (!res._header) {
+          res._implicitHeader()
+        }
+
+        if (chunk == null) {
+          ret = true
+          return ret
+        }
+
+        const contentLength = Number(res.getHeader('Content-Length'))
+
+        if (!isNaN(contentLength) && contentLength > 0) {
+          chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk
+          encoding = undefined
+
+          if (chunk.length !== 0) {
+            debug('split response')
+            ret = _write.call(res, chunk.slice(0, chunk.length - 1))
+            chunk = chunk.slice(chunk.length - 1, chunk.length)
+            return ret
+          }
+        }
+
+        ret = _write.call(res, chunk, encoding)
+        sync = false
+
+        return ret
+      }
+
+      if (shouldDestroy(req)) {
+        debug('destroying')
+        store.destroy(req.sessionID, function ondestroy (err) {
+          if (err) {
+            defer(next, err)
+          }
+
+          debug('destroyed')
+          writeend()
+        })
+
+        return writetop()
+      }
+
+      if (!req.session) {
+        debug('no session')
+        return _end.call(res, chunk, encoding)
+      }
+
+      if (!touched) {
+        req.session.touch()
+        touched = true
+      }
+
+      tracker.openWindow()
+      try {
+        if (shouldSave(req)) {
+          req.session.save(function onsave (err) {
+            if (err) {
+              defer(next, err)
+            }
+
+            writeend()
+          })
+
+          return writetop()
+        } else if (storeImplementsTouch && shouldTouch(req)) {
+          debug('touching')
+          store.touch(req.sessionID, req.session, function ontouch (err) {
+            if (err) {
+              defer(next, err)
+            }
+
+            debug('touched')
+            writeend()
+          })
+
+          return writetop()
+        }
+      } finally {
+        tracker.closeWindow()
+      }
+
+      return _end.call(res, chunk, encoding)
+    }
+
+    function generate () {
+      store.generate(req)
+      tracker.original = tracker.emptySnapshot()
+      originalId = req.sessionID
+    }
+
+    function inflate (sess, json) {
+      store.createSession(req, sess)
+      originalId = req.sessionID
+      tracker.original = tracker.snapshot(json === undefined ? JSON.stringify(sess) : json)
+
+      if (!resaveSession) {
+        tracker.saved = tracker.original
+      }
+    }
+
+    let originalId
+
+    function isModified (sess) {
+      return originalId !== sess.id || !tracker.unchangedSince(tracker.original, sess)
+    }
+
+    function isSaved (sess) {
+      return originalId === sess.id && tracker.unchangedSince(tracker.saved, sess)
+    }
+
+    function shouldDestroy (req) {
+      return req.sessionID && unsetDestroy && req.session == null
+    }
+
+    function shouldSave (req) {
+      // cannot set cookie without a session ID
+      if (typeof req.sessionID !== 'string') {
+        debug('session ignored because of bogus req.sessionID %o', req.sessionID)
+        return false
+      }
+
+      return !saveUninitializedSession && !tracker.saved && cookieId !== req.sessionID
+        ? isModified(req.session)
+        : !isSaved(req.session)
+    }
+
+    function shouldTouch (req) {
+      // cannot set cookie without a session ID
+      if (typeof req.sessionID !== 'string') {
+        debug('session ignored because of bogus req.sessionID %o', req.sessionID)
+        return false
+      }
+
+      return cookieId === req.sessionID && !shouldSave(req)
+    }
+
+    function shouldSetCookie (req) {
+      // cannot set cookie without a session ID
+      if (typeof req.sessionID !== 'string') {
+        return false
+      }
+
+      return cookieId !== req.sessionID
+        ? saveUninitializedSession || isModified(req.session)
+        : rollingSessions || (req.session.cookie.expires != null && isModified(req.session))
+    }
+
+    if (!req.sessionID) {
+      debug('no SID sent, generating session')
+      generate()
+      next()
+      return
+    }
+
+    debug('fetching %s', req.sessionID)
+    let answered = false
+    store.get(req.sessionID, function (err, sess) {
+      // A store that calls back twice must not run the rest of the app twice.
+      if (answered) {
+        debug('store called back more than once for %s', req.sessionID)
+        return
+      }
+      answered = true
+
+      if (err && err.code !== 'ENOENT') {
+        debug('error %j', err)
+        next(err)
+        return
+      }
+
+      try {
+        if (err || !sess) {
+          debug('no session found')
+          generate()
+        } else {
+          debug('session found')
+          inflate(sess)
+        }
+      } catch (e) {
+        next(e)
+        return
+      }
+
+      next()
+    })
+  }
+}
+
+function createCodec (name, secrets) {
+  return new native.SessionCookieCodec(name, secrets.map(secretBytes))
+}
+
+// The codec for the last `req.secret` seen: cookie-parser's secret rarely changes.
+function lastCodecCache (name) {
+  let lastSecret
+  let lastCodec
+  return function codecFor (secret) {
+    if (secret !== lastSecret || !lastCodec) {
+      lastCodec = createCodec(name, [secret])
+      lastSecret = secret
+    }
+    return lastCodec
+  }
+}
+
+// Strings sign as their UTF-8 bytes, Buffers and typed arrays as their bytes,
+// as they do with Node's crypto.createHmac.
+function secretBytes (secret) {
+  if (typeof secret === 'string') return secret
+  if (ArrayBuffer.isView(secret)) {
+    return Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+  }
+  throw new TypeError('secret option must be a string, a Buffer or a TypedArray, or an array of them')
+}
+
+/**
+ * The session ID the request carries: from the Cookie header, else from
+ * cookie-parser's `req.signedCookies` or `req.cookies` (deprecated).
+ */
+function getcookie (req, name, codec) {
+  const header = req.headers.cookie
+  let val
+
+  if (header && typeof header === 'string') {
+    val = codec.readId(header)
+    if (val === null) {
+      debug('no valid signed session cookie')
+      val = undefined
+    }
+  }
+
+  if (!val && req.signedCookies) {
+    val = req.signedCookies[name]
+
+    if (val) {
+      deprecate('cookie should be available in req.headers.cookie')
+    }
+  }
+
+  if (!val && req.cookies) {
+    const raw = req.cookies[name]
+
+    if (raw && typeof raw === 'string') {
+      if (raw.substr(0, 2) === 's:') {
+        val = codec.unsign(raw)
+
+        if (val) {
+          deprecate('cookie should be available in req.headers.cookie')
+        }
+
+        if (val === null) {
+          debug('cookie signature invalid')
+          val = undefined
+        }
+      } else {
+        debug('cookie unsigned')
+      }
+    }
+  }
+
+  return val
+}
+
+/** Whether the request came over https, directly or (when trusted) through a proxy. */
+function issecure (req, trustProxy) {
+  if (req.connection && req.connection.encrypted) {
+    return true
+  }
+
+  if (trustProxy === false) {
+    return false
+  }
+
+  // No explicit trust: Express's req.secure decides.
+  if (trustProxy !== true) {
+    return req.secure === true
+  }
+
+  const header = req.headers['x-forwarded-proto'] || ''
+  const index = header.indexOf(',')
+  const proto = index !== -1
+    ? header.substr(0, index).toLowerCase().trim()
+    : header.toLowerCase().trim()
+
+  return proto === 'https'
+}
+
+function setcookie (res, codec, id, cookie) {
+  const data = sessionSetCookie(codec, id, cookie)
+
+  debug('set-cookie %s', data)
+
+  const prev = res.getHeader('Set-Cookie') || []
+  const header = Array.isArray(prev) ? prev.concat(data) : [prev, data]
+
+  res.setHeader('Set-Cookie', header)
+}

@@ -1,0 +1,154 @@
+'use strict'
+
+// The session cookie: express-session's `Cookie`, whose `data` is what gets
+// serialized into `Set-Cookie` and stored with the session (as `toJSON`).
+
+const deprecate = require('depd')('express-session')
+const native = require('./native')
+
+function Cookie (options) {
+  this.path = '/'
+  this.maxAge = null
+  this.httpOnly = true
+
+  if (options) {
+    if (typeof options !== 'object') {
+      throw new TypeError('argument options must be a object')
+    }
+
+    for (const key in options) {
+      if (key !== 'data') {
+        this[key] = options[key]
+      }
+    }
+  }
+
+  if (this.originalMaxAge === undefined || this.originalMaxAge === null) {
+    this.originalMaxAge = this.maxAge
+  }
+}
+
+// A plain prototype object, as express-session has, so the accessors and methods
+// stay enumerable for code that walks a cookie with for...in.
+Cookie.prototype = {
+  set expires (date) {
+    this._expires = date
+    this.originalMaxAge = this.maxAge
+  },
+
+  get expires () {
+    return this._expires
+  },
+
+  set maxAge (ms) {
+    if (ms && typeof ms !== 'number' && !(ms instanceof Date)) {
+      throw new TypeError('maxAge must be a number or Date')
+    }
+
+    if (ms instanceof Date) {
+      deprecate('maxAge as Date; pass number of milliseconds instead')
+    }
+
+    this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms
+  },
+
+  get maxAge () {
+    return this.expires instanceof Date
+      ? this.expires.valueOf() - Date.now()
+      : this.expires
+  },
+
+  get data () {
+    return {
+      originalMaxAge: this.originalMaxAge,
+      partitioned: this.partitioned,
+      priority: this.priority,
+      expires: this._expires,
+      secure: this.secure,
+      httpOnly: this.httpOnly,
+      domain: this.domain,
+      path: this.path,
+      sameSite: this.sameSite
+    }
+  },
+
+  serialize: function (name, val) {
+    return serializeCookie(name, val, this.data)
+  },
+
+  toJSON: function () {
+    return this.data
+  }
+}
+
+Object.defineProperty(Cookie.prototype, 'constructor', {
+  configurable: true,
+  enumerable: false,
+  value: Cookie,
+  writable: true
+})
+
+/**
+ * `cookie.serialize(name, value, attributes)`: the value percent-encoded, the
+ * attributes validated and written in the `cookie` package's order.
+ */
+function serializeCookie (name, value, attributes) {
+  const a = attributes || {}
+  return rethrowAsTypeError(() => native.serializeCookie(String(name), String(value), {
+    expires: expiresMillis(a.expires),
+    domain: optionalString(a.domain),
+    path: optionalString(a.path),
+    httpOnly: Boolean(a.httpOnly),
+    secure: Boolean(a.secure),
+    partitioned: Boolean(a.partitioned),
+    priority: optionalString(a.priority),
+    sameSite: sameSiteValue(a.sameSite)
+  }))
+}
+
+/**
+ * The signed session cookie for `Set-Cookie`. `cookie` is a `Cookie` or
+ * anything with the same fields.
+ */
+function sessionSetCookie (codec, id, cookie) {
+  const c = cookie instanceof Cookie ? cookie : (cookie && cookie.data) || {}
+  return rethrowAsTypeError(() => codec.setCookie(
+    String(id),
+    expiresMillis(c.expires),
+    optionalString(c.domain),
+    optionalString(c.path),
+    Boolean(c.httpOnly),
+    Boolean(c.secure),
+    Boolean(c.partitioned),
+    optionalString(c.priority),
+    sameSiteValue(c.sameSite)
+  ))
+}
+
+// The native side reports invalid attributes as plain Errors; express-session
+// users get TypeErrors from the `cookie` package, so they still do.
+function rethrowAsTypeError (write) {
+  try {
+    return write()
+  } catch (err) {
+    throw err.code === 'InvalidArg' ? new TypeError(err.message) : err
+  }
+}
+
+// Only a valid Date is a valid expiry; anything else truthy is rejected natively.
+function expiresMillis (expires) {
+  if (!expires) return undefined
+  return Object.prototype.toString.call(expires) === '[object Date]' ? expires.getTime() : NaN
+}
+
+function optionalString (value) {
+  return value ? String(value) : undefined
+}
+
+function sameSiteValue (value) {
+  return value === true ? 'strict' : optionalString(value)
+}
+
+module.exports = Cookie
+module.exports.serializeCookie = serializeCookie
+module.exports.sessionSetCookie = sessionSetCookie

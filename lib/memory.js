@@ -1,0 +1,130 @@
+'use strict'
+
+// The default store: sessions kept natively as JSON text, with express-session's
+// MemoryStore API and callback contract (callbacks always run on a later tick).
+// Expired sessions are swept by an unref'd timer in bounded batches, so memory
+// follows the live sessions and the timer never keeps the process alive.
+
+const util = require('util')
+const Store = require('./store')
+const native = require('./native')
+const { jsonOf } = require('./serialized')
+
+const DEFAULT_SWEEP_INTERVAL = 60 * 1000
+const SWEEP_BATCH = 10000
+
+const kSessions = Symbol('express-session-rs.sessions')
+
+const defer = setImmediate
+
+/**
+ * @param {object} [options]
+ * @param {number} [options.max] most sessions kept; the least recently written go first
+ * @param {number} [options.sweepInterval=60000] ms between sweeps of expired sessions
+ */
+function MemoryStore (options) {
+  Store.call(this)
+  const opts = options || {}
+
+  if (opts.max !== undefined && !(Number.isInteger(opts.max) && opts.max > 0)) {
+    throw new TypeError('max option must be a positive integer')
+  }
+
+  const sessions = new native.NativeMemoryStore(opts.max)
+  Object.defineProperty(this, kSessions, { value: sessions })
+  startSweeping(sessions, opts.sweepInterval || DEFAULT_SWEEP_INTERVAL)
+}
+
+util.inherits(MemoryStore, Store)
+
+MemoryStore.prototype.get = function get (sessionId, callback) {
+  let sess
+  try {
+    const json = this[kSessions].get(String(sessionId), Date.now())
+    sess = json === null ? undefined : JSON.parse(json)
+  } catch (err) {
+    defer(callback, err)
+    return
+  }
+  defer(callback, null, sess)
+}
+
+MemoryStore.prototype.set = function set (sessionId, session, callback) {
+  try {
+    this[kSessions].set(String(sessionId), jsonOf(session), expiryOf(session))
+  } catch (err) {
+    if (callback) defer(callback, err)
+    return
+  }
+  if (callback) defer(callback)
+}
+
+MemoryStore.prototype.touch = function touch (sessionId, session, callback) {
+  try {
+    const cookie = session && JSON.stringify(session.cookie)
+    if (cookie !== undefined) {
+      this[kSessions].touch(String(sessionId), cookie, expiryOf(session), Date.now())
+    }
+  } catch (err) {
+    if (callback) defer(callback, err)
+    return
+  }
+  if (callback) defer(callback)
+}
+
+MemoryStore.prototype.destroy = function destroy (sessionId, callback) {
+  this[kSessions].destroy(String(sessionId))
+  if (callback) defer(callback)
+}
+
+MemoryStore.prototype.clear = function clear (callback) {
+  this[kSessions].clear()
+  if (callback) defer(callback)
+}
+
+MemoryStore.prototype.length = function length (callback) {
+  const count = this[kSessions].length(Date.now())
+  defer(callback, null, count)
+}
+
+MemoryStore.prototype.all = function all (callback) {
+  let sessions
+  try {
+    sessions = Object.setPrototypeOf(JSON.parse(this[kSessions].allJson(Date.now())), null)
+  } catch (err) {
+    if (callback) defer(callback, err)
+    return
+  }
+  if (callback) defer(callback, null, sessions)
+}
+
+/** When the session's cookie expires, in ms since the epoch; NaN for never. */
+function expiryOf (session) {
+  const expires = session && session.cookie && session.cookie.expires
+  if (!expires) return NaN
+  if (typeof expires === 'number') return expires
+  return new Date(expires).getTime()
+}
+
+// The timer holds the store weakly: a store nobody uses any more is collected,
+// and its timer stops with it.
+function startSweeping (sessions, interval) {
+  const ref = new WeakRef(sessions)
+  const timer = setInterval(sweep, interval)
+  timer.unref()
+
+  function sweep () {
+    const target = ref.deref()
+    if (!target) {
+      clearInterval(timer)
+      return
+    }
+    if (target.sweep(Date.now(), SWEEP_BATCH) === SWEEP_BATCH) {
+      // More are due: go on after other work has had its turn.
+      defer(sweep).unref()
+    }
+  }
+}
+
+module.exports = MemoryStore
+module.exports.kSessions = kSessions
