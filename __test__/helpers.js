@@ -1,0 +1,81 @@
+'use strict'
+
+// Shared by the tests: real HTTP servers and a small client that keeps the raw
+// Set-Cookie headers, so assertions are about what goes over the wire.
+
+const http = require('node:http')
+const express = require('express')
+
+process.env.NO_DEPRECATION = 'express-session'
+
+/** Starts `app` on a loopback port; resolves to { url, close }. */
+function listen (app) {
+  return new Promise((resolve) => {
+    const server = http.createServer(app)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        server,
+        close: () => new Promise((resolve) => server.close(resolve))
+      })
+    })
+  })
+}
+
+/** An Express app with `middleware` in front of `handler`; errors become 500s with the message. */
+function appWith (middleware, handler) {
+  const app = express()
+  app.use(middleware)
+  app.use(handler)
+  app.use((err, req, res, next) => {
+    res.status(err.status || 500).send('error: ' + err.message)
+  })
+  return app
+}
+
+/** GET (or another method) with optional headers; resolves to { status, body, setCookie[] }. */
+function send (url, { method = 'GET', headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => { body += chunk })
+      res.on('end', () => resolve({
+        status: res.statusCode,
+        body,
+        headers: res.headers,
+        setCookie: res.headers['set-cookie'] || []
+      }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** Splits a Set-Cookie header into { name, value, attributes: { lowercased name: value|true } }. */
+function parseSetCookie (header) {
+  const [pair, ...rest] = header.split(/;\s*/)
+  const eq = pair.indexOf('=')
+  const attributes = {}
+  for (const part of rest) {
+    const i = part.indexOf('=')
+    if (i === -1) attributes[part.toLowerCase()] = true
+    else attributes[part.slice(0, i).toLowerCase()] = part.slice(i + 1)
+  }
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes }
+}
+
+/** The `name=value` pair to send back, from a response's first Set-Cookie. */
+function cookiePair (response) {
+  const header = response.setCookie[0]
+  return header ? header.split(';')[0] : undefined
+}
+
+function storeCall (store, method, ...args) {
+  return new Promise((resolve, reject) => {
+    store[method](...args, (err, value) => (err ? reject(err) : resolve(value)))
+  })
+}
+
+module.exports = { listen, appWith, send, parseSetCookie, cookiePair, storeCall }
