@@ -3,12 +3,15 @@
 // Dirty tracking for one request's session.
 //
 // express-session hashes the whole session at load, at save and at the end of
-// every request. Here `req.session` is a Proxy that counts top-level writes and
-// deletes (`generation`) and notes when an object inside the session has been
-// handed out or handed in (`escaped`), since that object may change with no
-// trap firing. While nothing escaped and the generation is the one a snapshot
-// saw, the session is unchanged and nothing is serialized. Otherwise the digest
-// of the session's JSON (without `cookie`) is compared, as express-session does.
+// every request. Here `req.session` is a Proxy that counts writes and deletes
+// (`generation`), and so are the plain objects and arrays inside it, which are
+// handed out wrapped in Proxies of their own. What cannot be watched marks the
+// session `escaped`: an object handed in by the app (the app keeps a reference)
+// or one that is not plain data (a Date, a Map, a class instance), since it may
+// change with no trap firing. While nothing escaped and the generation is the
+// one a snapshot saw, the session is unchanged and nothing is serialized.
+// Otherwise the digest of the session's JSON (without `cookie`) is compared,
+// as express-session does.
 
 const native = require('./native')
 
@@ -25,10 +28,12 @@ class SessionTracker {
     // originalHash and savedHash).
     this.original = null
     this.saved = null
-    this.handler = new SessionWatcher(this)
-    // Serialization made during one decision window (the end of the request),
-    // reused by the save that follows it.
-    this.windowOpen = false
+    this.rootHandler = new SessionWatcher(this)
+    this.nestedHandler = null
+    this.nestedProxies = null
+    // A serialization made while a decision window is open (the end of the
+    // request, or the moment headers go out) is reused within it.
+    this.windowDepth = 0
     this.windowSession = undefined
     this.windowJson = undefined
     this.windowDigest = undefined
@@ -36,10 +41,38 @@ class SessionTracker {
 
   /** Wraps a new Session of this request; the latest one is `current`. */
   watch (session) {
-    const proxy = new Proxy(session, this.handler)
+    const proxy = new Proxy(session, this.rootHandler)
     this.current = proxy
     this.changed()
     return proxy
+  }
+
+  /** The watched stand-in for a plain object or array inside the session. */
+  watchNested (value) {
+    if (!this.nestedProxies) {
+      this.nestedProxies = new WeakMap()
+      this.nestedHandler = new NestedWatcher(this)
+    }
+    let proxy = this.nestedProxies.get(value)
+    if (!proxy) {
+      proxy = new Proxy(value, this.nestedHandler)
+      this.nestedProxies.set(value, proxy)
+    }
+    return proxy
+  }
+
+  /** What a read of `value` hands to the app. */
+  handOut (value) {
+    if (this.escaped || typeof value !== 'object' || value === null) return value
+    if (isPlainData(value)) return this.watchNested(value)
+    this.escaped = true
+    return value
+  }
+
+  /** A write of `value`; an object the app hands in stays in its hands too. */
+  handIn (value) {
+    this.changed()
+    if (typeof value === 'object' && value !== null) this.escaped = true
   }
 
   changed () {
@@ -70,27 +103,26 @@ class SessionTracker {
   recordSave (session) {
     const json = this.json(session)
     const saved = this.snapshot(json)
-    if (this.windowOpen && session === this.windowSession) saved.digest = this.windowDigest
+    if (this.windowDepth > 0 && session === this.windowSession) saved.digest = this.windowDigest
     this.saved = saved
     return json
   }
 
   openWindow () {
-    this.windowOpen = true
-    this.windowSession = undefined
+    if (this.windowDepth++ === 0) this.windowSession = undefined
   }
 
   closeWindow () {
-    this.windowOpen = false
+    if (--this.windowDepth > 0) return
     this.windowSession = undefined
     this.windowJson = undefined
     this.windowDigest = undefined
   }
 
   json (session) {
-    if (this.windowOpen && session === this.windowSession) return this.windowJson
+    if (this.windowDepth > 0 && session === this.windowSession) return this.windowJson
     const json = JSON.stringify(session)
-    if (this.windowOpen) {
+    if (this.windowDepth > 0) {
       this.windowSession = session
       this.windowJson = json
       this.windowDigest = undefined
@@ -102,7 +134,7 @@ class SessionTracker {
     if (session == null) return undefined
     const json = this.json(session)
     if (json === undefined) return undefined
-    if (this.windowOpen && session === this.windowSession) {
+    if (this.windowDepth > 0 && session === this.windowSession) {
       if (this.windowDigest === undefined) this.windowDigest = native.sessionDigestOf(json)
       return this.windowDigest
     }
@@ -115,44 +147,69 @@ function digestOf (snapshot) {
   return snapshot.digest
 }
 
-function isObject (value) {
-  return typeof value === 'object' && value !== null
+// Objects and arrays as JSON.parse makes them: safe to stand behind a Proxy.
+function isPlainData (value) {
+  if (Array.isArray(value)) return true
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
 
-// The Proxy handler: every change and every object that crosses the boundary
-// is reported to the tracker. The cookie is left out, like from the digest.
-class SessionWatcher {
+// Handlers shared by every Proxy of one request.
+class NestedWatcher {
   constructor (tracker) {
     this.tracker = tracker
   }
 
   get (target, key, receiver) {
-    const value = Reflect.get(target, key, receiver)
-    if (isObject(value) && key !== 'cookie') this.tracker.escaped = true
-    return value
+    return this.tracker.handOut(Reflect.get(target, key, receiver))
   }
 
   getOwnPropertyDescriptor (target, key) {
     const descriptor = Reflect.getOwnPropertyDescriptor(target, key)
-    if (descriptor && isObject(descriptor.value) && key !== 'cookie') this.tracker.escaped = true
+    // Descriptors must report the real value, so that value is out of sight.
+    if (descriptor && typeof descriptor.value === 'object' && descriptor.value !== null) {
+      this.tracker.escaped = true
+    }
     return descriptor
   }
 
   set (target, key, value) {
-    this.tracker.changed()
-    if (isObject(value) && key !== 'cookie') this.tracker.escaped = true
+    this.tracker.handIn(value)
     return Reflect.set(target, key, value)
   }
 
   defineProperty (target, key, descriptor) {
-    this.tracker.changed()
-    if (isObject(descriptor.value) && key !== 'cookie') this.tracker.escaped = true
+    this.tracker.handIn(descriptor.value)
+    // A property that may not change would break the Proxy's promises on reads.
+    if (descriptor.configurable === false) this.tracker.escaped = true
     return Reflect.defineProperty(target, key, descriptor)
   }
 
   deleteProperty (target, key) {
     this.tracker.changed()
     return Reflect.deleteProperty(target, key)
+  }
+}
+
+// The session itself: `cookie` is left out of the digest and `req` is not data,
+// so both are handed out as they are.
+class SessionWatcher extends NestedWatcher {
+  get (target, key, receiver) {
+    const value = Reflect.get(target, key, receiver)
+    return key === 'cookie' || key === 'req' ? value : this.tracker.handOut(value)
+  }
+
+  getOwnPropertyDescriptor (target, key) {
+    if (key === 'cookie' || key === 'req') return Reflect.getOwnPropertyDescriptor(target, key)
+    return super.getOwnPropertyDescriptor(target, key)
+  }
+
+  set (target, key, value) {
+    if (key === 'cookie') {
+      this.tracker.changed()
+      return Reflect.set(target, key, value)
+    }
+    return super.set(target, key, value)
   }
 }
 

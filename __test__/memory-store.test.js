@@ -1,0 +1,118 @@
+'use strict'
+
+// The native MemoryStore: express-session's API and callback contract, plus
+// expiry without reads and a bounded size.
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const session = require('..')
+const { storeCall, listen, appWith, send, cookiePair } = require('./helpers')
+
+function sessionData (expires, extra = {}) {
+  return {
+    cookie: { originalMaxAge: 1000, expires: expires && new Date(expires).toISOString(), httpOnly: true, path: '/' },
+    ...extra
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('MemoryStore', () => {
+  it('is a Store', () => {
+    const store = new session.MemoryStore()
+    assert.ok(store instanceof session.Store)
+    assert.equal(typeof store.on, 'function')
+  })
+
+  it('calls back on a later tick, as express-session\'s does', async () => {
+    const store = new session.MemoryStore()
+    for (const [method, args] of [['get', ['x']], ['set', ['x', sessionData(null)]], ['touch', ['x', sessionData(null)]], ['destroy', ['x']], ['length', []], ['all', []], ['clear', []]]) {
+      let sync = true
+      await new Promise((resolve) => {
+        store[method](...args, () => {
+          assert.equal(sync, false, `${method} called back synchronously`)
+          resolve()
+        })
+        sync = false
+      })
+    }
+  })
+
+  it('returns stored sessions as plain data and nothing for unknown IDs', async () => {
+    const store = new session.MemoryStore()
+    await storeCall(store, 'set', 'a', sessionData(Date.now() + 60000, { user: { name: 'bob' } }))
+    const sess = await storeCall(store, 'get', 'a')
+    assert.deepEqual(sess.user, { name: 'bob' })
+    assert.equal(typeof sess.cookie.expires, 'string')
+    assert.equal(await storeCall(store, 'get', 'b'), undefined)
+  })
+
+  it('does not return, count or list expired sessions', async () => {
+    const store = new session.MemoryStore()
+    await storeCall(store, 'set', 'old', sessionData(Date.now() - 1))
+    await storeCall(store, 'set', 'live', sessionData(Date.now() + 60000))
+    await storeCall(store, 'set', 'forever', sessionData(null))
+    assert.equal(await storeCall(store, 'get', 'old'), undefined)
+    assert.equal(await storeCall(store, 'length'), 2)
+    assert.deepEqual(Object.keys(await storeCall(store, 'all')).sort(), ['forever', 'live'])
+  })
+
+  it('removes expired sessions without being asked', async () => {
+    const store = new session.MemoryStore({ sweepInterval: 20 })
+    for (let i = 0; i < 100; i++) {
+      await storeCall(store, 'set', 's' + i, sessionData(Date.now() + 30))
+    }
+    const sessions = store[session.MemoryStore.kSessions]
+    assert.equal(sessions.length(0), 100, 'all present before they expire')
+    await sleep(150)
+    // Counted with a clock of 0 so the count itself expires nothing: the sweep did.
+    assert.equal(sessions.length(0), 0)
+  })
+
+  it('keeps at most `max` sessions, dropping the least recently written', async () => {
+    const store = new session.MemoryStore({ max: 2 })
+    await storeCall(store, 'set', 'a', sessionData(null))
+    await storeCall(store, 'set', 'b', sessionData(null))
+    await storeCall(store, 'set', 'a', sessionData(null, { n: 2 }))
+    await storeCall(store, 'set', 'c', sessionData(null))
+    assert.deepEqual(Object.keys(await storeCall(store, 'all')).sort(), ['a', 'c'])
+    assert.throws(() => new session.MemoryStore({ max: 0 }), TypeError)
+  })
+
+  it('touch updates the cookie and expiry and keeps the data', async () => {
+    const store = new session.MemoryStore()
+    await storeCall(store, 'set', 'a', sessionData(Date.now() + 10, { n: 1 }))
+    const later = new Date(Date.now() + 60000).toISOString()
+    await storeCall(store, 'touch', 'a', { cookie: { expires: later, path: '/' }, n: 999 })
+    await sleep(30)
+    const sess = await storeCall(store, 'get', 'a')
+    assert.equal(sess.n, 1)
+    assert.equal(sess.cookie.expires, later)
+  })
+
+  it('destroy and clear remove sessions', async () => {
+    const store = new session.MemoryStore()
+    await storeCall(store, 'set', 'a', sessionData(null))
+    await storeCall(store, 'set', 'b', sessionData(null))
+    await storeCall(store, 'destroy', 'a')
+    assert.equal(await storeCall(store, 'length'), 1)
+    await storeCall(store, 'clear')
+    assert.equal(await storeCall(store, 'length'), 0)
+  })
+
+  it('expires a session with its cookie when used by the middleware', async () => {
+    const store = new session.MemoryStore()
+    const server = await listen(appWith(session({ secret: 's', resave: false, saveUninitialized: false, store, cookie: { maxAge: 50 } }), (req, res) => {
+      req.session.n = (req.session.n || 0) + 1
+      res.end(String(req.session.n))
+    }))
+    try {
+      const first = await send(server.url)
+      assert.equal((await send(server.url, { headers: { cookie: cookiePair(first) } })).body, '2')
+      await sleep(80)
+      assert.equal((await send(server.url, { headers: { cookie: cookiePair(first) } })).body, '1')
+    } finally {
+      await server.close()
+    }
+  })
+})

@@ -1,0 +1,115 @@
+'use strict'
+
+// Option checking and the behaviours that hang on single options.
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+const cookieParser = require('cookie-parser')
+const express = require('express')
+const session = require('..')
+const { listen, appWith, send, cookiePair, parseSetCookie } = require('./helpers')
+
+describe('option checks', () => {
+  it('throws the TypeErrors express-session throws', () => {
+    assert.throws(() => session({ genid: 'x' }), { name: 'TypeError', message: 'genid option must be a function' })
+    assert.throws(() => session({ secret: [] }), { name: 'TypeError', message: 'secret option array must contain one or more strings' })
+    assert.throws(() => session({ secret: 's', unset: 'bogus' }), { name: 'TypeError', message: 'unset option must be "destroy" or "keep"' })
+  })
+
+  it('prints express-session\'s deprecation messages in its namespace', () => {
+    const script = `require(${JSON.stringify(path.join(__dirname, '..'))})({})`
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NO_DEPRECATION: '' } })
+    assert.match(run.stderr, /express-session deprecated undefined resave option; provide resave option/)
+    assert.match(run.stderr, /express-session deprecated undefined saveUninitialized option; provide saveUninitialized option/)
+    assert.match(run.stderr, /express-session deprecated req\.secret; provide secret option/)
+    const silenced = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NO_DEPRECATION: 'express-session' } })
+    assert.equal(silenced.stderr, '')
+  })
+
+  it('warns about MemoryStore in production', () => {
+    const script = `require(${JSON.stringify(path.join(__dirname, '..'))})({ secret: 's', resave: false, saveUninitialized: false })`
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production' } })
+    assert.match(run.stderr, /MemoryStore is not\ndesigned for a production environment/)
+  })
+})
+
+describe('secrets', () => {
+  async function cookieFrom (secret) {
+    const server = await listen(appWith(session({ secret, resave: false, saveUninitialized: true, genid: () => 'fixed' }), (req, res) => res.end(req.sessionID)))
+    try {
+      return cookiePair(await send(server.url))
+    } finally {
+      await server.close()
+    }
+  }
+
+  it('signs alike with a string, a Buffer and a Uint8Array of the same bytes', async () => {
+    const fromString = await cookieFrom('keyboard cat')
+    assert.equal(await cookieFrom(Buffer.from('keyboard cat')), fromString)
+    assert.equal(await cookieFrom(new TextEncoder().encode('keyboard cat')), fromString)
+  })
+
+  it('rejects secrets of other types when the middleware is made', () => {
+    assert.throws(() => session({ secret: [42] }), TypeError)
+  })
+
+  it('takes cookie-parser\'s req.secret when no secret option is given', async () => {
+    const app = express()
+    app.use(cookieParser('parser secret'))
+    app.use(session({ resave: false, saveUninitialized: true }))
+    app.use((req, res) => {
+      req.session.n = (req.session.n || 0) + 1
+      res.end(String(req.session.n))
+    })
+    const server = await listen(app)
+    try {
+      const first = await send(server.url)
+      assert.equal(first.body, '1')
+      assert.equal((await send(server.url, { headers: { cookie: cookiePair(first) } })).body, '2')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('fails with "secret option required for sessions" without any secret', async () => {
+    const server = await listen(appWith(session({ resave: false, saveUninitialized: true }), (req, res) => res.end()))
+    try {
+      const response = await send(server.url)
+      assert.equal(response.status, 500)
+      assert.equal(response.body, 'error: secret option required for sessions')
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('cookie options', () => {
+  it('resolves sameSite "auto" and secure "auto" from a cookie function too', async () => {
+    const app = express()
+    app.set('trust proxy', true)
+    app.use(session({ secret: 's', resave: false, saveUninitialized: true, cookie: () => ({ secure: 'auto', sameSite: 'auto' }) }))
+    app.use((req, res) => res.end())
+    const server = await listen(app)
+    try {
+      const secure = parseSetCookie((await send(server.url, { headers: { 'x-forwarded-proto': 'https' } })).setCookie[0])
+      assert.equal(secure.attributes.samesite, 'None')
+      assert.equal(secure.attributes.secure, true)
+      const plain = parseSetCookie((await send(server.url)).setCookie[0])
+      assert.equal(plain.attributes.samesite, 'Lax')
+      assert.equal(plain.attributes.secure, undefined)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('uses `key` as the legacy name of `name`', async () => {
+    const server = await listen(appWith(session({ secret: 's', key: 'legacy.sid', resave: false, saveUninitialized: true }), (req, res) => res.end()))
+    try {
+      assert.equal(parseSetCookie((await send(server.url)).setCookie[0]).name, 'legacy.sid')
+    } finally {
+      await server.close()
+    }
+  })
+})

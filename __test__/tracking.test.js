@@ -1,0 +1,149 @@
+'use strict'
+
+// Dirty tracking through the req.session Proxy: no serialization when nothing
+// changed, one when something did, and no change missed.
+
+const { describe, it, beforeEach, afterEach } = require('node:test')
+const assert = require('node:assert/strict')
+const session = require('..')
+const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+
+// Counts JSON.stringify calls made on whole sessions during a request.
+let sessionSerializations = 0
+const realStringify = JSON.stringify
+beforeEach(() => {
+  sessionSerializations = 0
+  JSON.stringify = function (value, ...rest) {
+    if (value instanceof session.Session) sessionSerializations++
+    return realStringify.call(this, value, ...rest)
+  }
+})
+afterEach(() => { JSON.stringify = realStringify })
+
+async function withApp (options, handler, body) {
+  const store = new session.MemoryStore()
+  const writes = []
+  const set = store.set
+  store.set = function (sid, sess, cb) {
+    writes.push(sid)
+    return set.call(this, sid, sess, cb)
+  }
+  const server = await listen(appWith(session({ secret: 's', store, cookie: { maxAge: 60000 }, ...options }), handler))
+  try {
+    await body(server.url, store, writes)
+  } finally {
+    await server.close()
+  }
+}
+
+describe('dirty tracking', () => {
+  it('serializes nothing and writes nothing for a visitor who only reads', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      if (req.path === '/login') req.session.user = { name: 'bob', roles: ['admin'] }
+      res.end(req.session.user ? 'hello' : 'anonymous')
+    }, async (url, store, writes) => {
+      const login = await send(url + '/login')
+      const cookie = cookiePair(login)
+      writes.length = 0
+      sessionSerializations = 0
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await send(url + '/', { headers: { cookie } })).body, 'hello')
+      }
+      assert.equal(writes.length, 0)
+      assert.equal(sessionSerializations, 0)
+    }))
+
+  it('serializes nothing for a visitor who reads nested data', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      if (req.path === '/login') req.session.user = { name: 'bob', roles: ['admin'] }
+      res.end(req.session.user.roles.includes('admin') ? 'admin ' + req.session.user.name : 'user')
+    }, async (url, store, writes) => {
+      const cookie = cookiePair(await send(url + '/login'))
+      writes.length = 0
+      sessionSerializations = 0
+      assert.equal((await send(url + '/', { headers: { cookie } })).body, 'admin bob')
+      assert.equal(writes.length, 0)
+      assert.equal(sessionSerializations, 0)
+    }))
+
+  it('saves nested data changed through a reference kept across an explicit save', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      if (req.path === '/login') {
+        req.session.user = { name: 'bob' }
+        return res.end('in')
+      }
+      const user = req.session.user
+      assert.equal(req.session.user, user, 'the same object on every read')
+      req.session.save(() => {
+        user.name = 'alice'
+        res.end('renamed')
+      })
+    }, async (url, store) => {
+      const cookie = cookiePair(await send(url + '/login'))
+      assert.equal((await send(url + '/rename', { headers: { cookie } })).body, 'renamed')
+      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
+      assert.equal((await storeCall(store, 'get', sid)).user.name, 'alice')
+    }))
+
+  it('serializes a written session once for the digest and the store', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      req.session.n = (req.session.n || 0) + 1
+      res.end(String(req.session.n))
+    }, async (url, store, writes) => {
+      const first = await send(url)
+      sessionSerializations = 0
+      assert.equal((await send(url, { headers: { cookie: cookiePair(first) } })).body, '2')
+      assert.equal(writes.length, 2)
+      assert.equal(sessionSerializations, 1)
+    }))
+
+  it('saves a change made inside a nested object', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      if (req.path === '/start') req.session.cart = { items: [] }
+      else req.session.cart.items.push(req.path.slice(1))
+      res.end(req.session.cart.items.join(','))
+    }, async (url, store) => {
+      const cookie = cookiePair(await send(url + '/start'))
+      await send(url + '/apple', { headers: { cookie } })
+      assert.equal((await send(url + '/pear', { headers: { cookie } })).body, 'apple,pear')
+      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
+      assert.deepEqual((await storeCall(store, 'get', sid)).cart, { items: ['apple', 'pear'] })
+    }))
+
+  it('saves an object changed through a reference kept after an explicit save', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      const profile = { step: 1 }
+      req.session.profile = profile
+      req.session.save(() => {
+        profile.step = 2
+        res.end('ok')
+      })
+    }, async (url, store) => {
+      const cookie = cookiePair(await send(url))
+      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
+      assert.deepEqual((await storeCall(store, 'get', sid)).profile, { step: 2 })
+    }))
+
+  it('does not save a session whose values were written back unchanged', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      req.session.n = req.path === '/set' ? 1 : req.session.n
+      res.end(String(req.session.n))
+    }, async (url, store, writes) => {
+      const cookie = cookiePair(await send(url + '/set'))
+      writes.length = 0
+      assert.equal((await send(url + '/', { headers: { cookie } })).body, '1')
+      assert.equal(writes.length, 0)
+    }))
+
+  it('sees deletions', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res) => {
+      if (req.path === '/set') req.session.flag = true
+      else delete req.session.flag
+      res.end(String(req.session.flag))
+    }, async (url, store) => {
+      const cookie = cookiePair(await send(url + '/set'))
+      await send(url + '/clear', { headers: { cookie } })
+      const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
+      assert.equal('flag' in (await storeCall(store, 'get', sid)), false)
+    }))
+})
