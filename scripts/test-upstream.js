@@ -52,10 +52,10 @@ function main () {
   fs.cpSync(path.join(upstream, 'test'), path.join(scratch, 'test'), { recursive: true })
 
   fs.writeFileSync(path.join(scratch, 'index.js'),
-    "module.exports = require(" + JSON.stringify(projectRoot) + ")\n")
+    'module.exports = require(' + JSON.stringify(projectRoot) + ')\n')
   fs.mkdirSync(path.join(scratch, 'session'), { recursive: true })
   fs.writeFileSync(path.join(scratch, 'session', 'cookie.js'),
-    "module.exports = require(" + JSON.stringify(path.join(projectRoot, 'lib', 'cookie.js')) + ")\n")
+    'module.exports = require(' + JSON.stringify(path.join(projectRoot, 'lib', 'cookie.js')) + ')\n')
 
   makeCertificate(path.join(scratch, 'test', 'fixtures'))
 

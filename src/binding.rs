@@ -220,7 +220,13 @@ impl NativeMemoryStore {
     }
 
     #[napi]
-    pub fn touch(&mut self, sid: String, cookie_json: String, expires: f64, now: f64) -> Result<bool> {
+    pub fn touch(
+        &mut self,
+        sid: String,
+        cookie_json: String,
+        expires: f64,
+        now: f64,
+    ) -> Result<bool> {
         guarded(|| {
             Ok(self.sessions.touch(
                 &sid,
@@ -269,9 +275,10 @@ impl NativeMemoryStore {
                 if index > 0 {
                     out.push(',');
                 }
-                out.push_str(&serde_json::to_string(sid).map_err(|e| {
-                    Error::new(Status::GenericFailure, e.to_string())
-                })?);
+                out.push_str(
+                    &serde_json::to_string(sid)
+                        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?,
+                );
                 out.push(':');
                 out.push_str(json);
             }
@@ -284,10 +291,9 @@ impl NativeMemoryStore {
     #[napi]
     pub fn sweep(&mut self, now: f64, budget: u32) -> Result<u32> {
         guarded(|| {
-            let dropped = self.sessions.sweep(
-                to_millis(now).unwrap_or(i64::MIN),
-                budget as usize,
-            );
+            let dropped = self
+                .sessions
+                .sweep(to_millis(now).unwrap_or(i64::MIN), budget as usize);
             Ok(u32::try_from(dropped).unwrap_or(u32::MAX))
         })
     }

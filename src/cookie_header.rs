@@ -23,7 +23,10 @@ pub fn find_cookie<'a>(header: &'a str, name: &str) -> Option<Cow<'a, str>> {
             None => len,
             Some(offset) if index + offset < eq => {
                 // This segment has no `=`: resume after the last `;` before the `=`.
-                index = bytes[..eq].iter().rposition(|&b| b == b';').map_or(0, |p| p + 1);
+                index = bytes[..eq]
+                    .iter()
+                    .rposition(|&b| b == b';')
+                    .map_or(0, |p| p + 1);
                 continue;
             }
             Some(offset) => index + offset,
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn finds_a_plain_value() {
-        assert_eq!(find("connect.sid=abc", "connect.sid").as_deref(), Some("abc"));
+        assert_eq!(
+            find("connect.sid=abc", "connect.sid").as_deref(),
+            Some("abc")
+        );
         assert_eq!(find("a=1; b=2; c=3", "b").as_deref(), Some("2"));
     }
 
@@ -172,7 +178,17 @@ mod tests {
 
     #[test]
     fn invalid_escapes_leave_the_value_unchanged() {
-        for raw in ["%", "%zz", "%e", "a%C3", "%C3%28", "%ED%A0%80", "%C0%80", "%F4%90%80%80", "%C3é"] {
+        for raw in [
+            "%",
+            "%zz",
+            "%e",
+            "a%C3",
+            "%C3%28",
+            "%ED%A0%80",
+            "%C0%80",
+            "%F4%90%80%80",
+            "%C3é",
+        ] {
             let header = format!("a={raw}");
             assert_eq!(find(&header, "a").as_deref(), Some(raw), "{raw}");
         }

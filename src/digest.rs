@@ -34,7 +34,13 @@ mod tests {
 
     #[test]
     fn data_counts() {
-        assert_ne!(session_digest(r#"{"cookie":{},"n":1}"#), session_digest(r#"{"cookie":{},"n":2}"#));
-        assert_ne!(session_digest(r#"{"u":{"cookie":1}}"#), session_digest(r#"{"u":{"cookie":2}}"#));
+        assert_ne!(
+            session_digest(r#"{"cookie":{},"n":1}"#),
+            session_digest(r#"{"cookie":{},"n":2}"#)
+        );
+        assert_ne!(
+            session_digest(r#"{"u":{"cookie":1}}"#),
+            session_digest(r#"{"u":{"cookie":2}}"#)
+        );
     }
 }

@@ -151,7 +151,11 @@ mod tests {
 
     fn removed(text: &str) -> String {
         let member = find_member(text, "cookie").unwrap();
-        format!("{}{}", &text[..member.removal.start], &text[member.removal.end..])
+        format!(
+            "{}{}",
+            &text[..member.removal.start],
+            &text[member.removal.end..]
+        )
     }
 
     #[test]
@@ -159,7 +163,10 @@ mod tests {
         assert_eq!(removed(r#"{"cookie":{"a":1}}"#), "{}");
         assert_eq!(removed(r#"{"cookie":{"a":1},"b":2}"#), r#"{"b":2}"#);
         assert_eq!(removed(r#"{"a":1,"cookie":{"p":"}"}}"#), r#"{"a":1}"#);
-        assert_eq!(removed(r#"{"a":[1,{"cookie":2}],"cookie":null,"b":"x\"y"}"#), r#"{"a":[1,{"cookie":2}],"b":"x\"y"}"#);
+        assert_eq!(
+            removed(r#"{"a":[1,{"cookie":2}],"cookie":null,"b":"x\"y"}"#),
+            r#"{"a":[1,{"cookie":2}],"b":"x\"y"}"#
+        );
     }
 
     #[test]
@@ -169,21 +176,42 @@ mod tests {
 
     #[test]
     fn tolerates_whitespace() {
-        assert_eq!(removed("{ \"a\" : 1 , \"cookie\" : { } }"), "{ \"a\" : 1  }");
+        assert_eq!(
+            removed("{ \"a\" : 1 , \"cookie\" : { } }"),
+            "{ \"a\" : 1  }"
+        );
     }
 
     #[test]
     fn rejects_what_is_not_an_object() {
-        for text in ["", "[]", "1", "\"cookie\"", "{\"cookie\"", "{\"cookie\":", "{\"cookie\":{", "{'a':1}"] {
+        for text in [
+            "",
+            "[]",
+            "1",
+            "\"cookie\"",
+            "{\"cookie\"",
+            "{\"cookie\":",
+            "{\"cookie\":{",
+            "{'a':1}",
+        ] {
             assert_eq!(find_member(text, "cookie"), None, "{text}");
         }
     }
 
     #[test]
     fn replaces_or_appends_a_member() {
-        assert_eq!(with_member(r#"{"a":1,"cookie":{"x":1},"b":2}"#, "cookie", "{}").unwrap(), r#"{"a":1,"cookie":{},"b":2}"#);
-        assert_eq!(with_member(r#"{"a":1}"#, "cookie", "{}").unwrap(), r#"{"a":1,"cookie":{}}"#);
-        assert_eq!(with_member("{}", "cookie", "{}").unwrap(), r#"{"cookie":{}}"#);
+        assert_eq!(
+            with_member(r#"{"a":1,"cookie":{"x":1},"b":2}"#, "cookie", "{}").unwrap(),
+            r#"{"a":1,"cookie":{},"b":2}"#
+        );
+        assert_eq!(
+            with_member(r#"{"a":1}"#, "cookie", "{}").unwrap(),
+            r#"{"a":1,"cookie":{}}"#
+        );
+        assert_eq!(
+            with_member("{}", "cookie", "{}").unwrap(),
+            r#"{"cookie":{}}"#
+        );
         assert_eq!(with_member("[]", "cookie", "{}"), None);
     }
 }

@@ -11,4 +11,4 @@ pub mod session_id;
 pub mod set_cookie;
 pub mod signature;
 
-mod binding;
+pub mod binding;

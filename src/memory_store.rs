@@ -120,7 +120,9 @@ impl SessionMap {
     /// Every live session as `(sid, json)`, after dropping the expired ones.
     pub fn all(&mut self, now: i64) -> impl Iterator<Item = (&str, &str)> {
         self.sweep(now, usize::MAX);
-        self.entries.iter().map(|(sid, entry)| (&**sid, &*entry.json))
+        self.entries
+            .iter()
+            .map(|(sid, entry)| (&**sid, &*entry.json))
     }
 
     /// Drops at most `budget` expired sessions, soonest-expired first; returns how many.

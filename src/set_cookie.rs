@@ -64,7 +64,10 @@ pub fn serialize(
         out.push_str(domain);
     }
     if let Some(path) = attributes.path.filter(|p| !p.is_empty()) {
-        if !path.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b';' && b != b'<') {
+        if !path
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b';' && b != b'<')
+        {
             return Err(SetCookieError::Path);
         }
         out.push_str("; Path=");
@@ -119,7 +122,9 @@ fn is_valid_domain(domain: &str) -> bool {
         (1..=63).contains(&bytes.len())
             && bytes[0].is_ascii_alphanumeric()
             && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
     })
 }
 
@@ -266,18 +271,50 @@ mod tests {
         assert_eq!(serialize("a b", "v", &plain), Err(SetCookieError::Name));
         assert_eq!(serialize("", "v", &plain), Err(SetCookieError::Name));
         for domain in ["example.com.", "..a", "-a.com", "a_b.com", "a..b"] {
-            let attributes = CookieAttributes { domain: Some(domain), ..Default::default() };
-            assert_eq!(serialize("a", "v", &attributes), Err(SetCookieError::Domain), "{domain}");
+            let attributes = CookieAttributes {
+                domain: Some(domain),
+                ..Default::default()
+            };
+            assert_eq!(
+                serialize("a", "v", &attributes),
+                Err(SetCookieError::Domain),
+                "{domain}"
+            );
         }
         for path in ["/a;b", "/<", "/\n", "/é"] {
-            let attributes = CookieAttributes { path: Some(path), ..Default::default() };
-            assert_eq!(serialize("a", "v", &attributes), Err(SetCookieError::Path), "{path}");
+            let attributes = CookieAttributes {
+                path: Some(path),
+                ..Default::default()
+            };
+            assert_eq!(
+                serialize("a", "v", &attributes),
+                Err(SetCookieError::Path),
+                "{path}"
+            );
         }
-        let attributes = CookieAttributes { expires: Some(f64::NAN), ..Default::default() };
-        assert_eq!(serialize("a", "v", &attributes), Err(SetCookieError::Expires));
-        let attributes = CookieAttributes { priority: Some("urgent"), ..Default::default() };
-        assert_eq!(serialize("a", "v", &attributes), Err(SetCookieError::Priority));
-        let attributes = CookieAttributes { same_site: Some("true"), ..Default::default() };
-        assert_eq!(serialize("a", "v", &attributes), Err(SetCookieError::SameSite));
+        let attributes = CookieAttributes {
+            expires: Some(f64::NAN),
+            ..Default::default()
+        };
+        assert_eq!(
+            serialize("a", "v", &attributes),
+            Err(SetCookieError::Expires)
+        );
+        let attributes = CookieAttributes {
+            priority: Some("urgent"),
+            ..Default::default()
+        };
+        assert_eq!(
+            serialize("a", "v", &attributes),
+            Err(SetCookieError::Priority)
+        );
+        let attributes = CookieAttributes {
+            same_site: Some("true"),
+            ..Default::default()
+        };
+        assert_eq!(
+            serialize("a", "v", &attributes),
+            Err(SetCookieError::SameSite)
+        );
     }
 }

@@ -46,7 +46,7 @@ impl Signer {
     /// signature has, anything after the signature makes the cookie invalid.
     pub fn unsign<'a>(&self, signed: &'a str) -> Option<&'a str> {
         let dot = signed.rfind('.')?;
-        let (value, signature) = (&signed[..dot], signed[dot + 1..].as_bytes());
+        let (value, signature) = (&signed[..dot], &signed.as_bytes()[dot + 1..]);
         let mut expected = [0u8; 43];
         self.keys.iter().find_map(|key| {
             let written = STANDARD_NO_PAD
@@ -77,7 +77,10 @@ mod tests {
             signer.sign("hello"),
             "hello.xz6khi6+oL1pnNhBgjk3Nr1CX2sxTjJiO9pKXaHZ33E"
         );
-        assert_eq!(signer.sign(""), ".aJcKKTu8Uv0mRiw7LTI435t+pOa+giU/WLAuLCKGEFc");
+        assert_eq!(
+            signer.sign(""),
+            ".aJcKKTu8Uv0mRiw7LTI435t+pOa+giU/WLAuLCKGEFc"
+        );
     }
 
     #[test]
@@ -105,7 +108,10 @@ mod tests {
         let rotated = Signer::new(&["new", "old"]).unwrap();
         let signed_by_old = old.sign("sid");
         assert_eq!(rotated.unsign(&signed_by_old), Some("sid"));
-        assert_eq!(rotated.sign("sid"), Signer::new(&["new"]).unwrap().sign("sid"));
+        assert_eq!(
+            rotated.sign("sid"),
+            Signer::new(&["new"]).unwrap().sign("sid")
+        );
         assert_eq!(Signer::new(&["new"]).unwrap().unsign(&signed_by_old), None);
     }
 

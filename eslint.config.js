@@ -1,0 +1,6 @@
+'use strict'
+
+module.exports = require('neostandard')({
+  ignores: ['binding.js', 'binding.d.ts', 'target/**', 'npm/**', 'node_modules/**'],
+  ts: true
+})
