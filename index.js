@@ -15,8 +15,10 @@ const MemoryStore = require('./lib/memory')
 const Session = require('./lib/session')
 const Store = require('./lib/store')
 const { SessionTracker, kTracker } = require('./lib/tracking')
+const { offerWhile } = require('./lib/serialized')
 
 const { sessionSetCookie } = Cookie
+const nativeMemoryGet = MemoryStore.prototype.get
 
 exports = module.exports = session
 
@@ -310,8 +312,11 @@ function session (options) {
 
     function inflate (sess, json) {
       store.createSession(req, sess)
+      adoptForeignSession()
       originalId = req.sessionID
-      tracker.original = tracker.snapshot(json === undefined ? JSON.stringify(sess) : json)
+      // A native store gave the JSON text; for other stores it is made only if
+      // the session is about to change (see lib/tracking.js).
+      tracker.original = tracker.snapshot(json)
 
       if (!resaveSession) {
         tracker.saved = tracker.original
@@ -319,6 +324,25 @@ function session (options) {
     }
 
     let originalId
+
+    // Stores built on express-session's own Store (its createSession) give
+    // express-session's Session: watch it as well, and note its saves.
+    function adoptForeignSession () {
+      const sess = req.session
+      if (sess === tracker.current || typeof sess !== 'object' || sess === null) return
+      const foreignSave = sess.save
+      Object.defineProperty(sess, 'save', {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: function save (fn) {
+          const json = tracker.recordSave(this)
+          offerWhile(this, json, () => foreignSave.call(this, fn))
+          return this
+        }
+      })
+      req.session = tracker.watch(sess)
+    }
 
     function isModified (sess) {
       return originalId !== sess.id || !tracker.unchangedSince(tracker.original, sess)
@@ -373,6 +397,27 @@ function session (options) {
     }
 
     debug('fetching %s', req.sessionID)
+
+    // The native MemoryStore answers at once, with the JSON text it holds.
+    if (store instanceof MemoryStore && store.get === nativeMemoryGet) {
+      let json
+      try {
+        json = store[MemoryStore.kSessions].get(req.sessionID, Date.now())
+        if (json === null) {
+          debug('no session found')
+          generate()
+        } else {
+          debug('session found')
+          inflate(JSON.parse(json), json)
+        }
+      } catch (err) {
+        next(err)
+        return
+      }
+      next()
+      return
+    }
+
     let answered = false
     store.get(req.sessionID, function (err, sess) {
       // A store that calls back twice must not run the rest of the app twice.

@@ -20,8 +20,20 @@ beforeEach(() => {
 })
 afterEach(() => { JSON.stringify = realStringify })
 
+// A store written in JS: the middleware never sees its JSON text.
+class JsonStore extends session.Store {
+  constructor () {
+    super()
+    this.data = new Map()
+  }
+
+  get (sid, cb) { setImmediate(cb, null, this.data.has(sid) ? JSON.parse(this.data.get(sid)) : null) }
+  set (sid, sess, cb) { this.data.set(sid, realStringify(sess)); setImmediate(cb) }
+  destroy (sid, cb) { this.data.delete(sid); setImmediate(cb) }
+}
+
 async function withApp (options, handler, body) {
-  const store = new session.MemoryStore()
+  const store = options.store || new session.MemoryStore()
   const writes = []
   const set = store.set
   store.set = function (sid, sess, cb) {
@@ -83,6 +95,19 @@ describe('dirty tracking', () => {
       assert.equal((await send(url + '/rename', { headers: { cookie } })).body, 'renamed')
       const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
       assert.equal((await storeCall(store, 'get', sid)).user.name, 'alice')
+    }))
+
+  it('serializes nothing for a reading visitor with a store written in JS', () =>
+    withApp({ resave: false, saveUninitialized: false, store: new JsonStore() }, (req, res) => {
+      if (req.path === '/login') req.session.user = { name: 'bob' }
+      res.end(req.session.user.name)
+    }, async (url, store, writes) => {
+      const cookie = cookiePair(await send(url + '/login'))
+      writes.length = 0
+      sessionSerializations = 0
+      assert.equal((await send(url + '/', { headers: { cookie } })).body, 'bob')
+      assert.equal(writes.length, 0)
+      assert.equal(sessionSerializations, 0)
     }))
 
   it('serializes a written session once for the digest and the store', () =>

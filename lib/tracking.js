@@ -24,6 +24,10 @@ class SessionTracker {
     this.generation = 0
     this.escaped = false
     this.current = undefined
+    this.currentTarget = undefined
+    // A snapshot taken without JSON at hand is filled in just before the first
+    // change, when the session still holds what it recorded.
+    this.pending = null
     // Snapshots of the session as loaded and as last saved (express-session's
     // originalHash and savedHash).
     this.original = null
@@ -42,8 +46,9 @@ class SessionTracker {
   /** Wraps a new Session of this request; the latest one is `current`. */
   watch (session) {
     const proxy = new Proxy(session, this.rootHandler)
-    this.current = proxy
     this.changed()
+    this.current = proxy
+    this.currentTarget = session
     return proxy
   }
 
@@ -65,24 +70,43 @@ class SessionTracker {
   handOut (value) {
     if (this.escaped || typeof value !== 'object' || value === null) return value
     if (isPlainData(value)) return this.watchNested(value)
-    this.escaped = true
+    this.escape()
     return value
   }
 
   /** A write of `value`; an object the app hands in stays in its hands too. */
   handIn (value) {
     this.changed()
-    if (typeof value === 'object' && value !== null) this.escaped = true
+    if (typeof value === 'object' && value !== null) this.escape()
   }
 
   changed () {
+    this.settlePending()
     this.generation++
     this.windowSession = undefined
   }
 
+  escape () {
+    this.settlePending()
+    this.escaped = true
+  }
+
+  settlePending () {
+    if (this.pending) {
+      // The target, not the Proxy: serializing must not trip the traps.
+      this.pending.json = JSON.stringify(this.currentTarget)
+      this.pending = null
+    }
+  }
+
   /** The state as it is now, given as JSON text when it is at hand. */
   snapshot (json) {
-    return { generation: this.generation, json, digest: undefined }
+    const snapshot = { generation: this.generation, json, digest: undefined }
+    if (json === undefined) {
+      this.settlePending()
+      this.pending = snapshot
+    }
+    return snapshot
   }
 
   /** A snapshot of a session that holds nothing but its cookie. */
@@ -96,7 +120,7 @@ class SessionTracker {
     if (session === this.current && !this.escaped && snapshot.generation === this.generation) {
       return true
     }
-    return digestOf(snapshot) === this.digest(session)
+    return this.digestOf(snapshot) === this.digest(session)
   }
 
   /** Records `session` as saved and returns its JSON for the store. */
@@ -140,11 +164,12 @@ class SessionTracker {
     }
     return native.sessionDigestOf(json)
   }
-}
 
-function digestOf (snapshot) {
-  if (snapshot.digest === undefined) snapshot.digest = native.sessionDigestOf(snapshot.json)
-  return snapshot.digest
+  digestOf (snapshot) {
+    if (snapshot === this.pending) this.settlePending()
+    if (snapshot.digest === undefined) snapshot.digest = native.sessionDigestOf(snapshot.json)
+    return snapshot.digest
+  }
 }
 
 // Objects and arrays as JSON.parse makes them: safe to stand behind a Proxy.
@@ -168,7 +193,7 @@ class NestedWatcher {
     const descriptor = Reflect.getOwnPropertyDescriptor(target, key)
     // Descriptors must report the real value, so that value is out of sight.
     if (descriptor && typeof descriptor.value === 'object' && descriptor.value !== null) {
-      this.tracker.escaped = true
+      this.tracker.escape()
     }
     return descriptor
   }
@@ -181,7 +206,7 @@ class NestedWatcher {
   defineProperty (target, key, descriptor) {
     this.tracker.handIn(descriptor.value)
     // A property that may not change would break the Proxy's promises on reads.
-    if (descriptor.configurable === false) this.tracker.escaped = true
+    if (descriptor.configurable === false) this.tracker.escape()
     return Reflect.defineProperty(target, key, descriptor)
   }
 
