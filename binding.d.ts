@@ -58,6 +58,12 @@ export declare class SessionCookieCodec {
 }
 
 /**
+ * Panics inside the guard, for the test that proves a Rust panic reaches JS as
+ * a thrown Error and leaves the process running. Not part of the public API.
+ */
+export declare function __panicForTests(message: string): void
+
+/**
  * Attributes of a cookie, in the order `cookie.serialize` reads them.
  * `expires` is milliseconds since the epoch (`NaN` for an invalid date).
  */

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeMemoryStore = nativeBinding.NativeMemoryStore
 module.exports.SessionCookieCodec = nativeBinding.SessionCookieCodec
+module.exports.__panicForTests = nativeBinding.__panicForTests
 module.exports.decodeCookieValue = nativeBinding.decodeCookieValue
 module.exports.generateSessionId = nativeBinding.generateSessionId
 module.exports.serializeCookie = nativeBinding.serializeCookie

@@ -298,3 +298,10 @@ impl NativeMemoryStore {
         })
     }
 }
+
+/// Panics inside the guard, for the test that proves a Rust panic reaches JS as
+/// a thrown Error and leaves the process running. Not part of the public API.
+#[napi(js_name = "__panicForTests")]
+pub fn panic_for_tests(message: String) -> Result<()> {
+    guarded(|| panic!("{message}"))
+}
