@@ -32,6 +32,29 @@ export declare class NativeMemoryStore {
   sweep(now: number, budget: number): number
 }
 
+export declare class NativeRedisStore {
+  constructor(options: RedisStoreOptions)
+  /** The session's JSON text, or `null`. */
+  get(sid: string): Promise<string | null>
+  /**
+   * Writes the session to live until `expires` (ms since the epoch, the
+   * cookie's expiry), or for `ttl` seconds when there is none. A lifetime
+   * of zero or less deletes it, as connect-redis does; `expire: false`
+   * (connect-redis's `disableTTL`) writes it without an expiry.
+   */
+  set(sid: string, json: string, expires: number | undefined | null, ttl: number, expire: boolean): Promise<void>
+  /** Resets the session's time to live (`EXPIRE`), computed as for `set`. */
+  touch(sid: string, expires: number | undefined | null, ttl: number): Promise<void>
+  destroy(sid: string): Promise<void>
+  /** The IDs of every stored session (SCAN, on every primary of a cluster). */
+  ids(): Promise<Array<string>>
+  all(): Promise<Array<StoredSession>>
+  clear(): Promise<void>
+  ping(): Promise<void>
+  /** Closes the connection; later calls fail. */
+  close(): Promise<void>
+}
+
 /**
  * Reads and writes the session cookie for one middleware: its name and secrets
  * are fixed, and each secret's HMAC key is prepared once.
@@ -87,6 +110,18 @@ export declare function decodeCookieValue(value: string): string
 /** A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters). */
 export declare function generateSessionId(): string
 
+/** Options of the native Redis store; the JS `RedisStore` fills in defaults. */
+export interface RedisStoreOptions {
+  url: string
+  cluster?: Array<string>
+  prefix: string
+  scanCount: number
+  /** Milliseconds. */
+  connectTimeout: number
+  /** Milliseconds. */
+  commandTimeout: number
+}
+
 /**
  * `cookie.serialize(name, value, options)` as the `cookie` package writes it.
  * Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
@@ -95,3 +130,9 @@ export declare function serializeCookie(name: string, value: string, options: Co
 
 /** The dirty-check digest of a serialized session (its `cookie` left out). */
 export declare function sessionDigestOf(json: string): string
+
+/** One session returned by `all`. */
+export interface StoredSession {
+  id: string
+  json: string
+}

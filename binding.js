@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeMemoryStore = nativeBinding.NativeMemoryStore
+module.exports.NativeRedisStore = nativeBinding.NativeRedisStore
 module.exports.SessionCookieCodec = nativeBinding.SessionCookieCodec
 module.exports.__panicForTests = nativeBinding.__panicForTests
 module.exports.decodeCookieValue = nativeBinding.decodeCookieValue

@@ -12,6 +12,7 @@ const parseUrl = require('parseurl')
 const native = require('./lib/native')
 const Cookie = require('./lib/cookie')
 const MemoryStore = require('./lib/memory')
+const RedisStore = require('./lib/redis')
 const Session = require('./lib/session')
 const Store = require('./lib/store')
 const { SessionTracker, kTracker } = require('./lib/tracking')
@@ -19,6 +20,7 @@ const { offerWhile } = require('./lib/serialized')
 
 const { sessionSetCookie } = Cookie
 const nativeMemoryGet = MemoryStore.prototype.get
+const nativeRedisGet = RedisStore.prototype.get
 
 exports = module.exports = session
 
@@ -26,6 +28,7 @@ exports.Store = Store
 exports.Cookie = Cookie
 exports.Session = Session
 exports.MemoryStore = MemoryStore
+exports.RedisStore = RedisStore
 
 const productionWarning = 'Warning: connect.session() MemoryStore is not\n' +
   'designed for a production environment, as it will leak\n' +
@@ -415,6 +418,31 @@ function session (options) {
         return
       }
       next()
+      return
+    }
+
+    // The native RedisStore answers with a Promise from tokio and the JSON text.
+    if (store instanceof RedisStore && store.get === nativeRedisGet) {
+      store[RedisStore.kRedis].get(req.sessionID).then(function onloaded (json) {
+        try {
+          if (json === null) {
+            debug('no session found')
+            generate()
+          } else {
+            debug('session found')
+            inflate(JSON.parse(json), json)
+          }
+        } catch (err) {
+          return err
+        }
+      }, function onfailed (err) {
+        debug('error %j', err)
+        RedisStore.checkHealth(store)
+        return err
+      }).then(function (err) {
+        // Outside the promise chain: what the app throws is not a rejection.
+        process.nextTick(next, err)
+      })
       return
     }
 

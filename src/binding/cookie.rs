@@ -1,35 +1,14 @@
-//! The Node.js surface of the crate. Every export runs inside `guarded`, so a
-//! Rust panic becomes a thrown JS Error instead of aborting the user's server.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! Cookies, signatures, session IDs and the dirty-check digest.
 
 use napi::bindgen_prelude::{Buffer, Either};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use super::{guarded, invalid_arg};
 use crate::cookie_header::{decode_component, find_cookie};
 use crate::digest::session_digest;
-use crate::memory_store::{to_millis, SessionMap};
 use crate::set_cookie::{self, CookieAttributes};
 use crate::signature::Signer;
-
-fn guarded<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        let detail = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
-        Err(Error::new(
-            Status::GenericFailure,
-            format!("express-session-rs internal error: {detail}"),
-        ))
-    })
-}
-
-fn invalid_arg(message: &str) -> Error {
-    Error::new(Status::InvalidArg, message.to_string())
-}
 
 /// Attributes of a cookie, in the order `cookie.serialize` reads them.
 /// `expires` is milliseconds since the epoch (`NaN` for an invalid date).
@@ -179,129 +158,4 @@ impl SessionCookieCodec {
 #[napi]
 pub fn decode_cookie_value(value: String) -> Result<String> {
     guarded(|| Ok(decode_component(&value).into_owned()))
-}
-
-/// The native memory store's data. JS wraps it in the `MemoryStore` class, which
-/// gives it express-session's callback API.
-#[napi]
-pub struct NativeMemoryStore {
-    sessions: SessionMap,
-}
-
-#[napi]
-impl NativeMemoryStore {
-    /// `max`: the most sessions kept; the least recently written go first.
-    #[napi(constructor)]
-    pub fn new(max: Option<u32>) -> Result<Self> {
-        guarded(|| {
-            Ok(NativeMemoryStore {
-                sessions: SessionMap::new(max.map(|m| m as usize)),
-            })
-        })
-    }
-
-    #[napi]
-    pub fn get(&mut self, sid: String, now: f64) -> Result<Option<String>> {
-        guarded(|| {
-            Ok(self
-                .sessions
-                .get(&sid, to_millis(now).unwrap_or(i64::MIN))
-                .map(str::to_string))
-        })
-    }
-
-    /// `expires`: when the session expires (ms since the epoch), `NaN` for never.
-    #[napi]
-    pub fn set(&mut self, sid: String, json: String, expires: f64) -> Result<()> {
-        guarded(|| {
-            self.sessions.set(&sid, &json, to_millis(expires));
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn touch(
-        &mut self,
-        sid: String,
-        cookie_json: String,
-        expires: f64,
-        now: f64,
-    ) -> Result<bool> {
-        guarded(|| {
-            Ok(self.sessions.touch(
-                &sid,
-                &cookie_json,
-                to_millis(expires),
-                to_millis(now).unwrap_or(i64::MIN),
-            ))
-        })
-    }
-
-    #[napi]
-    pub fn destroy(&mut self, sid: String) -> Result<()> {
-        guarded(|| {
-            self.sessions.destroy(&sid);
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn clear(&mut self) -> Result<()> {
-        guarded(|| {
-            self.sessions.clear();
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn length(&mut self, now: f64) -> Result<u32> {
-        guarded(|| {
-            let count = self.sessions.len(to_millis(now).unwrap_or(i64::MIN));
-            Ok(u32::try_from(count).unwrap_or(u32::MAX))
-        })
-    }
-
-    /// Every live session as one JSON object text, `{ "<sid>": <session>, ... }`,
-    /// so that JS parses it in one `JSON.parse`.
-    #[napi]
-    pub fn all_json(&mut self, now: f64) -> Result<String> {
-        guarded(|| {
-            let mut out = String::from("{");
-            for (index, (sid, json)) in self
-                .sessions
-                .all(to_millis(now).unwrap_or(i64::MIN))
-                .enumerate()
-            {
-                if index > 0 {
-                    out.push(',');
-                }
-                out.push_str(
-                    &serde_json::to_string(sid)
-                        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?,
-                );
-                out.push(':');
-                out.push_str(json);
-            }
-            out.push('}');
-            Ok(out)
-        })
-    }
-
-    /// Drops at most `budget` expired sessions; returns how many went.
-    #[napi]
-    pub fn sweep(&mut self, now: f64, budget: u32) -> Result<u32> {
-        guarded(|| {
-            let dropped = self
-                .sessions
-                .sweep(to_millis(now).unwrap_or(i64::MIN), budget as usize);
-            Ok(u32::try_from(dropped).unwrap_or(u32::MAX))
-        })
-    }
-}
-
-/// Panics inside the guard, for the test that proves a Rust panic reaches JS as
-/// a thrown Error and leaves the process running. Not part of the public API.
-#[napi(js_name = "__panicForTests")]
-pub fn panic_for_tests(message: String) -> Result<()> {
-    guarded(|| panic!("{message}"))
 }

@@ -1,0 +1,348 @@
+//! The Redis session store, in connect-redis's data format: key `prefix + sid`,
+//! the session's JSON text as the value (never re-serialized here), `SET ... EX`
+//! with a TTL taken from the cookie, `EXPIRE` for touch and `SCAN` (never `KEYS`)
+//! for listing. One server through the `redis` crate's ConnectionManager, which
+//! reconnects by itself, or a Redis Cluster through its cluster client. Every
+//! wait is bounded by the connect and command timeouts.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Cmd, FromRedisValue, RedisError, Value};
+use tokio::sync::Mutex;
+
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// `redis://` URL of a single server; ignored when `cluster` is not empty.
+    pub url: String,
+    /// Seed nodes of a Redis Cluster.
+    pub cluster: Vec<String>,
+    pub prefix: String,
+    pub scan_count: u32,
+    pub connect_timeout: Duration,
+    pub command_timeout: Duration,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    Redis(RedisError),
+    Timeout(&'static str),
+    Closed,
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Redis(error) => write!(f, "Redis error: {error}"),
+            StoreError::Timeout(what) => write!(f, "Redis {what} timed out"),
+            StoreError::Closed => write!(f, "the Redis store was closed"),
+        }
+    }
+}
+
+impl From<RedisError> for StoreError {
+    fn from(error: RedisError) -> Self {
+        StoreError::Redis(error)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+pub struct RedisStore {
+    config: RedisConfig,
+    /// `None` until the first command connects; `Err` once closed.
+    connection: Mutex<Result<Option<Connection>, ()>>,
+}
+
+/// TTL in seconds, as connect-redis computes it: from the cookie's expiry when
+/// there is one (rounded up), else the default.
+pub fn ttl_seconds(expires_ms: Option<f64>, now_ms: f64, default_ttl: i64) -> i64 {
+    match expires_ms {
+        Some(expires) if expires.is_finite() => ((expires - now_ms) / 1000.0).ceil() as i64,
+        _ => default_ttl,
+    }
+}
+
+pub fn key_for(prefix: &str, sid: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + sid.len());
+    key.push_str(prefix);
+    key.push_str(sid);
+    key
+}
+
+/// A SCAN pattern matching every key that starts with `prefix`, with the glob
+/// characters in the prefix escaped (connect-redis passes them through).
+pub fn scan_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('*');
+    pattern
+}
+
+/// `host:port` of every primary in `CLUSTER NODES` output.
+pub fn cluster_primaries(nodes: &str) -> Vec<(String, u16)> {
+    nodes
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let _id = fields.next()?;
+            let address = fields.next()?;
+            let flags = fields.next()?;
+            let is_live_primary = flags.split(',').any(|f| f == "master")
+                && !flags.split(',').any(|f| f == "fail" || f == "noaddr");
+            if !is_live_primary {
+                return None;
+            }
+            // ip:port@cport[,hostname]
+            let host_port = address.split(['@', ',']).next()?;
+            let (host, port) = host_port.rsplit_once(':')?;
+            Some((host.to_string(), port.parse().ok()?))
+        })
+        .collect()
+}
+
+impl RedisStore {
+    pub fn new(config: RedisConfig) -> Self {
+        RedisStore {
+            config,
+            connection: Mutex::new(Ok(None)),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.config.prefix
+    }
+
+    /// Drops the connection; later commands fail with `Closed`.
+    pub async fn close(&self) {
+        *self.connection.lock().await = Err(());
+    }
+
+    async fn connection(&self) -> StoreResult<Connection> {
+        let mut slot = self.connection.lock().await;
+        match &*slot {
+            Err(()) => return Err(StoreError::Closed),
+            Ok(Some(connection)) => return Ok(connection.clone()),
+            Ok(None) => {}
+        }
+        let connection = tokio::time::timeout(self.config.connect_timeout, self.connect())
+            .await
+            .map_err(|_| StoreError::Timeout("connect"))??;
+        *slot = Ok(Some(connection.clone()));
+        Ok(connection)
+    }
+
+    async fn connect(&self) -> StoreResult<Connection> {
+        let config = &self.config;
+        if config.cluster.is_empty() {
+            let client = redis::Client::open(config.url.as_str())?;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(config.connect_timeout))
+                .set_response_timeout(Some(config.command_timeout))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_millis(500));
+            let manager = ConnectionManager::new_with_config(client, manager_config).await?;
+            Ok(Connection::Single(manager))
+        } else {
+            let client = ClusterClientBuilder::new(config.cluster.clone())
+                .connection_timeout(config.connect_timeout)
+                .response_timeout(config.command_timeout)
+                .retries(2)
+                .build()?;
+            Ok(Connection::Cluster(client.get_async_connection().await?))
+        }
+    }
+
+    async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
+        let connection = self.connection().await?;
+        let query = async move {
+            match connection {
+                Connection::Single(mut manager) => cmd.query_async(&mut manager).await,
+                Connection::Cluster(mut cluster) => cmd.query_async(&mut cluster).await,
+            }
+        };
+        Ok(tokio::time::timeout(self.config.command_timeout, query)
+            .await
+            .map_err(|_| StoreError::Timeout("command"))??)
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        let _: String = self.run(&redis::cmd("PING")).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, sid: &str) -> StoreResult<Option<String>> {
+        self.run(&Cmd::get(key_for(self.prefix(), sid))).await
+    }
+
+    /// Writes the session with `ttl` seconds to live (`None`: no expiry); a TTL
+    /// of zero or less deletes it, as connect-redis does.
+    pub async fn set(&self, sid: &str, json: &str, ttl: Option<i64>) -> StoreResult<()> {
+        let key = key_for(self.prefix(), sid);
+        match ttl {
+            Some(seconds) if seconds <= 0 => self.run(&Cmd::del(key)).await,
+            Some(seconds) => {
+                self.run(&Cmd::set_ex(key, json, seconds.unsigned_abs()))
+                    .await
+            }
+            None => self.run(&Cmd::set(key, json)).await,
+        }
+    }
+
+    pub async fn touch(&self, sid: &str, ttl: i64) -> StoreResult<()> {
+        let _: Value = self
+            .run(&Cmd::expire(key_for(self.prefix(), sid), ttl))
+            .await?;
+        Ok(())
+    }
+
+    pub async fn destroy(&self, sid: &str) -> StoreResult<()> {
+        self.run(&Cmd::del(key_for(self.prefix(), sid))).await
+    }
+
+    /// Every key under the prefix, by SCAN on the server or on every primary.
+    pub async fn keys(&self) -> StoreResult<Vec<String>> {
+        let pattern = scan_pattern(self.prefix());
+        let mut keys = std::collections::BTreeSet::new();
+        match self.connection().await? {
+            Connection::Single(_) => self.scan_node(&pattern, None, &mut keys).await?,
+            Connection::Cluster(_) => {
+                let nodes: String = self.run(redis::cmd("CLUSTER").arg("NODES")).await?;
+                for (host, port) in cluster_primaries(&nodes) {
+                    self.scan_node(&pattern, Some((host, port)), &mut keys)
+                        .await?;
+                }
+            }
+        }
+        Ok(keys.into_iter().collect())
+    }
+
+    async fn scan_node(
+        &self,
+        pattern: &str,
+        node: Option<(String, u16)>,
+        keys: &mut std::collections::BTreeSet<String>,
+    ) -> StoreResult<()> {
+        let mut cursor: u64 = 0;
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(pattern)
+                .arg("COUNT")
+                .arg(self.config.scan_count);
+            let (next, batch): (u64, Vec<String>) = match &node {
+                None => self.run(&scan).await?,
+                Some((host, port)) => self.run_on(&scan, host, *port).await?,
+            };
+            keys.extend(batch);
+            if next == 0 {
+                return Ok(());
+            }
+            cursor = next;
+        }
+    }
+
+    async fn run_on<T: FromRedisValue>(&self, cmd: &Cmd, host: &str, port: u16) -> StoreResult<T> {
+        let Connection::Cluster(mut cluster) = self.connection().await? else {
+            return self.run(cmd).await;
+        };
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+            host: host.to_string(),
+            port,
+        });
+        let value = tokio::time::timeout(
+            self.config.command_timeout,
+            cluster.route_command(cmd.clone(), routing),
+        )
+        .await
+        .map_err(|_| StoreError::Timeout("command"))??;
+        T::from_redis_value(value).map_err(|error| StoreError::Redis(error.into()))
+    }
+
+    /// `(sid, json)` of every session under the prefix.
+    pub async fn all(&self) -> StoreResult<Vec<(String, String)>> {
+        let prefix_len = self.prefix().len();
+        let mut sessions = Vec::new();
+        for key in self.keys().await? {
+            // One GET per key: keys of a cluster live in different slots.
+            let value: Option<String> = self.run(&Cmd::get(&key)).await?;
+            if let Some(json) = value {
+                sessions.push((key[prefix_len..].to_string(), json));
+            }
+        }
+        Ok(sessions)
+    }
+
+    pub async fn clear(&self) -> StoreResult<()> {
+        for key in self.keys().await? {
+            let _: Value = self.run(&Cmd::del(key)).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_follows_the_cookie_rounding_up() {
+        assert_eq!(ttl_seconds(Some(10_500.0), 0.0, 86400), 11);
+        assert_eq!(ttl_seconds(Some(10_000.0), 0.0, 86400), 10);
+        assert_eq!(ttl_seconds(Some(1.0), 0.0, 86400), 1);
+        assert_eq!(ttl_seconds(Some(0.0), 0.0, 86400), 0);
+        assert_eq!(ttl_seconds(Some(-5000.0), 0.0, 86400), -5);
+    }
+
+    #[test]
+    fn ttl_defaults_without_an_expiry() {
+        assert_eq!(ttl_seconds(None, 0.0, 86400), 86400);
+        assert_eq!(ttl_seconds(Some(f64::NAN), 0.0, 60), 60);
+    }
+
+    #[test]
+    fn keys_are_prefix_and_id() {
+        assert_eq!(key_for("sess:", "abc"), "sess:abc");
+        assert_eq!(key_for("", "abc"), "abc");
+    }
+
+    #[test]
+    fn scan_patterns_escape_glob_characters() {
+        assert_eq!(scan_pattern("sess:"), "sess:*");
+        assert_eq!(scan_pattern("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\*");
+    }
+
+    #[test]
+    fn finds_live_primaries_in_cluster_nodes() {
+        let nodes = "\
+07c3 127.0.0.1:30004@40004 slave e7d1 0 1426238317239 4 connected
+67ed 127.0.0.1:30002@40002 master - 0 1426238316232 2 connected 5461-10922
+292f 127.0.0.1:30003@40003,node-3.local master - 0 1426238318243 3 connected 10923-16383
+e7d1 127.0.0.1:30001@40001 myself,master - 0 0 1 connected 0-5460
+dead 127.0.0.1:30009@40009 master,fail - 0 0 1 disconnected
+";
+        assert_eq!(
+            cluster_primaries(nodes),
+            vec![
+                ("127.0.0.1".to_string(), 30002),
+                ("127.0.0.1".to_string(), 30003),
+                ("127.0.0.1".to_string(), 30001)
+            ]
+        );
+    }
+}
