@@ -19,8 +19,11 @@ const { ratio } = require('./stats')
 // Our store sweeps every second here (the default is a minute), so the wait
 // after expiry stays short; express-session's MemoryStore ignores the option.
 const SWEEP_INTERVAL = 1000
-// Time left after expiry for the sweep and the collector to finish.
-const SETTLE_MS = 3 * SWEEP_INTERVAL
+// Idle time before a loaded measurement. V8 hands the young generation it grew
+// while filling back to the OS only from its memory reducer, ~8 s after
+// allocation stops; measured sooner, RSS counts tens of MB about to go.
+// Also far more than the sweep needs after expiry.
+const SETTLE_MS = 12000
 
 // ~200 bytes of JSON, as a logged-in visitor's session typically is.
 function sessionData (i, expires) {
@@ -73,15 +76,16 @@ async function measureInChild (implName, phase, count, expiryMs) {
     throw new Error(`filling took ${result.fillMs} ms, past the sessions' expiry (${expiryMs} ms): fewer sessions or a release build`)
   }
 
-  result.loaded = await settledUsage()
   if (phase === 'loaded') {
+    await sleep(SETTLE_MS)
+    result.loaded = await settledUsage()
     // After measuring: express-session's length() parses every session.
     const n = await storeLength(store)
     if (n !== count) throw new Error(`${implName}: ${n} sessions stored, expected ${count}`)
     return result
   }
 
-  await sleep(expires.getTime() - Date.now() + SETTLE_MS)
+  await sleep(Math.max(0, expires.getTime() - Date.now()) + SETTLE_MS)
   result.expired = await settledUsage()
   // After measuring, as reading drops expired sessions from express-session's store.
   const n = await storeLength(store)
@@ -153,7 +157,7 @@ async function runMemory (settings, log) {
   })
 
   return {
-    settings: { sessions: count, sweepIntervalMs: SWEEP_INTERVAL },
+    settings: { sessions: count, sweepIntervalMs: SWEEP_INTERVAL, settleMs: SETTLE_MS },
     sessionJsonBytes: byImpl[OURS].loaded.sessionJsonBytes,
     fillUsPerSession: Object.fromEntries(implementations.map((impl) =>
       [impl.name, byImpl[impl.name].loaded.fillMs * 1000 / count])),

@@ -16,11 +16,13 @@ function httpTable (http) {
     title: `HTTP (${s.rounds} rounds × ${s.durationSeconds} s, ${s.connections} connections, ` +
       `${s.pinned ? 'server on CPU 0, load on CPU 1' : 'NOT pinned to CPUs'}; ` +
       `ceiling ${fixed(1)(http.ceilingUsPerReq)} µs CPU/req)`,
-    header: ['scenario', 'implementation', 'req/s', 'p99 ms', 'CPU µs/req', 'overhead µs/req',
+    left: 3,
+    header: ['scenario', 'implementation', 'store', 'req/s', 'p99 ms', 'CPU µs/req', 'overhead µs/req',
       'req/s ours/theirs', 'overhead theirs/ours'],
     rows: http.rows.map((r) => [
       r.scenario,
-      r.store && r.store !== 'MemoryStore' ? `${r.implementation} (${r.store})` : r.implementation,
+      r.implementation,
+      r.store || '',
       fixed(0)(r.reqPerSec),
       fixed(2)(r.p99Ms),
       fixed(1)(r.cpuUsPerReq),
@@ -50,7 +52,7 @@ function memoryTable (memory) {
     .map(([name, us]) => `${name} ${us.toFixed(2)} µs`).join(', ')
   return {
     title: `Memory (${memory.settings.sessions} sessions of ${memory.sessionJsonBytes} bytes of JSON; ` +
-      `MB; fill per session: ${fill})`,
+      `MB, each measured after ${memory.settings.settleMs / 1000} s idle; fill per session: ${fill})`,
     header: ['stage', `${THEIRS} RSS`, `${OURS} RSS`, 'theirs/ours', `${THEIRS} heapUsed`, `${OURS} heapUsed`, 'theirs/ours'],
     rows: memory.rows.map((r) => [
       r.stage,
@@ -73,11 +75,11 @@ function tables (results) {
   return out
 }
 
-// Text columns: names left-aligned, numbers right-aligned.
+// Text columns: the first `left` (names) left-aligned, numbers right-aligned.
 function renderText (table) {
   const all = [table.header, ...table.rows]
   const widths = table.header.map((_, i) => Math.max(...all.map((row) => row[i].length)))
-  const line = (row) => row.map((cell, i) => i === 0 || (i === 1 && table.header[1] === 'implementation')
+  const line = (row) => row.map((cell, i) => i < (table.left || 1)
     ? cell.padEnd(widths[i])
     : cell.padStart(widths[i])).join('  ').trimEnd()
   const rule = widths.map((w) => '-'.repeat(w)).join('  ')
@@ -86,7 +88,7 @@ function renderText (table) {
 
 function renderMarkdown (table) {
   const row = (cells) => `| ${cells.join(' | ')} |`
-  const align = table.header.map((_, i) => i === 0 || (i === 1 && table.header[1] === 'implementation') ? ':--' : '--:')
+  const align = table.header.map((_, i) => i < (table.left || 1) ? ':--' : '--:')
   return [`### ${table.title}`, '', row(table.header), row(align), ...table.rows.map(row)].join('\n')
 }
 
