@@ -102,6 +102,52 @@ declare namespace session {
     sweepInterval?: number | undefined
   }
 
+  interface RedisStoreOptions {
+    /** A single server (default `redis://127.0.0.1:6379`). */
+    url?: string | undefined
+    /** Node URLs of a Redis Cluster, used instead of `url`. */
+    cluster?: string[] | undefined
+    /** Key prefix (default `sess:`). */
+    prefix?: string | undefined
+    /** Seconds used when the cookie has no expiry (default 86400), or a function of the session. */
+    ttl?: number | ((session: SessionData) => number) | undefined
+    disableTouch?: boolean | undefined
+    disableTTL?: boolean | undefined
+    /** COUNT for SCAN (default 100). */
+    scanCount?: number | undefined
+    /** Milliseconds to wait for a connection (default 5000). */
+    connectTimeout?: number | undefined
+    /** Milliseconds to wait for any command (default 2000). */
+    commandTimeout?: number | undefined
+    /** Milliseconds between checks while Redis is away (default 1000). */
+    probeInterval?: number | undefined
+  }
+
+  /** Sessions in Redis, in connect-redis's format, with the IO in Rust. */
+  class RedisStore extends Store {
+    constructor (options?: RedisStoreOptions)
+    readonly prefix: string
+    get (sid: string): Promise<SessionData | null>
+    get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
+    set (sid: string, session: SessionData): Promise<void>
+    set (sid: string, session: SessionData, callback?: (err?: any) => void): void
+    touch (sid: string, session: SessionData): Promise<void>
+    touch (sid: string, session: SessionData, callback?: (err?: any) => void): void
+    destroy (sid: string): Promise<void>
+    destroy (sid: string, callback?: (err?: any) => void): void
+    clear (): Promise<void>
+    clear (callback?: (err?: any) => void): void
+    length (): Promise<number>
+    length (callback: (err: any, length?: number) => void): void
+    ids (): Promise<string[]>
+    ids (callback: (err: any, ids?: string[]) => void): void
+    all (): Promise<Array<SessionData & { id: string }>>
+    all (callback: (err: any, sessions?: Array<SessionData & { id: string }>) => void): void
+    /** Ends the connection for good. */
+    close (): Promise<void>
+    close (callback: (err?: any) => void): void
+  }
+
   class MemoryStore extends Store {
     constructor (options?: MemoryStoreOptions)
     get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
