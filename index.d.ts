@@ -1,25 +1,73 @@
-// Types for express-session-rs. The API is express-session's.
+// Types for express-session-rs. The API is express-session's, so an app typed
+// against @types/express-session compiles unchanged with this package under
+// either name; the additions (RedisStore, MemoryStore options, the Promise forms
+// of the session methods) are typed here too.
 
-import type { EventEmitter } from 'node:events'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import express = require('express')
+import { CipherKey } from 'crypto'
+import { EventEmitter } from 'events'
 
 declare global {
   namespace Express {
+    type SessionStore = session.Store & { generate: (req: Request) => void }
+
     interface Request {
-      /** This request's session; see express-session. */
+      /** This request's session (express-session's `req.session`). */
       session: session.Session & Partial<session.SessionData>
       /** This request's session ID. */
       sessionID: string
-      /** The store used by the session middleware. */
-      sessionStore: session.Store
+      /** The store the session middleware uses. */
+      sessionStore: SessionStore
     }
   }
 }
 
-declare function session (options?: session.SessionOptions): (req: IncomingMessage, res: ServerResponse, next: (err?: any) => void) => void
+export = session
+
+/** Creates the session middleware; the options are express-session's. */
+declare function session (options?: session.SessionOptions): express.RequestHandler
 
 declare namespace session {
-  /** Declare what your app keeps in sessions by augmenting this interface. */
+  interface SessionOptions {
+    /** Signs the session ID cookie; an array rotates secrets (the first signs, all verify). */
+    secret: CipherKey | CipherKey[]
+    /** Makes a new session ID (default: 24 random bytes, base64url). */
+    genid?(req: express.Request): string
+    /** Name of the session ID cookie (default `connect.sid`). */
+    name?: string | undefined
+    /** @deprecated the old name of `name` */
+    key?: string | undefined
+    /** Where sessions live (default: the native MemoryStore). */
+    store?: Store | undefined
+    cookie?: CookieOptions | ((req: express.Request) => CookieOptions) | undefined
+    rolling?: boolean | undefined
+    resave?: boolean | undefined
+    proxy?: boolean | undefined
+    saveUninitialized?: boolean | undefined
+    unset?: 'destroy' | 'keep' | undefined
+  }
+
+  class Session {
+    private constructor (request: Express.Request, data: SessionData)
+    id: string
+    cookie: Cookie
+    /** Destroys this session and gives the request a new one with a new ID. */
+    regenerate (): Promise<void>
+    regenerate (callback: (err: any) => void): this
+    /** Removes the session from the request and from the store. */
+    destroy (): Promise<void>
+    destroy (callback: (err: any) => void): this
+    /** Replaces `req.session` with what the store holds now. */
+    reload (): Promise<void>
+    reload (callback: (err: any) => void): this
+    resetMaxAge (): this
+    /** Writes the session to the store now. */
+    save (): Promise<void>
+    save (callback: (err: any) => void): this
+    touch (): this
+  }
+
+  /** Augment this interface to type what your app keeps in `req.session`. */
   interface SessionData {
     cookie: Cookie
   }
@@ -38,33 +86,6 @@ declare namespace session {
     sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | undefined
   }
 
-  interface SessionOptions {
-    secret?: string | Buffer | NodeJS.TypedArray | Array<string | Buffer | NodeJS.TypedArray> | undefined
-    genid?(req: IncomingMessage): string
-    name?: string | undefined
-    /** @deprecated use `name` */
-    key?: string | undefined
-    store?: Store | undefined
-    cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined
-    rolling?: boolean | undefined
-    resave?: boolean | undefined
-    proxy?: boolean | undefined
-    saveUninitialized?: boolean | undefined
-    unset?: 'destroy' | 'keep' | undefined
-  }
-
-  class Session {
-    private constructor (request: IncomingMessage, data?: Partial<SessionData>)
-    id: string
-    cookie: Cookie
-    regenerate (callback: (err: any) => void): this
-    destroy (callback: (err: any) => void): this
-    reload (callback: (err: any) => void): this
-    resetMaxAge (): this
-    save (callback?: (err: any) => void): this
-    touch (): this
-  }
-
   class Cookie implements CookieOptions {
     constructor (options?: CookieOptions)
     originalMaxAge: number | null
@@ -78,14 +99,15 @@ declare namespace session {
     sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | undefined
     partitioned?: boolean | undefined
     priority?: 'low' | 'medium' | 'high' | undefined
-    readonly data: CookieOptions
+    readonly data: CookieOptions & { originalMaxAge: number | null }
     serialize (name: string, value: string): string
+    toJSON (): CookieOptions & { originalMaxAge: number | null }
   }
 
   abstract class Store extends EventEmitter {
-    regenerate (req: IncomingMessage, callback: (err?: any) => any): void
+    regenerate (req: express.Request, callback: (err?: any) => any): void
     load (sid: string, callback: (err: any, session?: SessionData) => any): void
-    createSession (req: IncomingMessage, session: SessionData): Session & SessionData
+    createSession (req: express.Request, session: SessionData): Session & SessionData
     abstract get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
     abstract set (sid: string, session: SessionData, callback?: (err?: any) => void): void
     abstract destroy (sid: string, callback?: (err?: any) => void): void
@@ -100,6 +122,18 @@ declare namespace session {
     max?: number | undefined
     /** Milliseconds between sweeps of expired sessions (default 60000). */
     sweepInterval?: number | undefined
+  }
+
+  /** The default store: native, expiring sessions by itself, optionally bounded. */
+  class MemoryStore extends Store {
+    constructor (options?: MemoryStoreOptions)
+    get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
+    set (sid: string, session: SessionData, callback?: (err?: any) => void): void
+    destroy (sid: string, callback?: (err?: any) => void): void
+    all (callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
+    length (callback: (err: any, length?: number) => void): void
+    clear (callback?: (err?: any) => void): void
+    touch (sid: string, session: SessionData, callback?: () => void): void
   }
 
   interface RedisStoreOptions {
@@ -123,41 +157,31 @@ declare namespace session {
     probeInterval?: number | undefined
   }
 
-  /** Sessions in Redis, in connect-redis's format, with the IO in Rust. */
+  /**
+   * Sessions in Redis in connect-redis's format, with the IO in Rust. Each method
+   * takes a callback, or returns a Promise when called without one.
+   */
   class RedisStore extends Store {
     constructor (options?: RedisStoreOptions)
     readonly prefix: string
+    get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
     get (sid: string): Promise<SessionData | null>
-    get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
+    set (sid: string, session: SessionData, callback?: (err?: any) => void): void
     set (sid: string, session: SessionData): Promise<void>
-    set (sid: string, session: SessionData, callback?: (err?: any) => void): void
-    touch (sid: string, session: SessionData): Promise<void>
-    touch (sid: string, session: SessionData, callback?: (err?: any) => void): void
-    destroy (sid: string): Promise<void>
-    destroy (sid: string, callback?: (err?: any) => void): void
-    clear (): Promise<void>
-    clear (callback?: (err?: any) => void): void
-    length (): Promise<number>
-    length (callback: (err: any, length?: number) => void): void
-    ids (): Promise<string[]>
-    ids (callback: (err: any, ids?: string[]) => void): void
-    all (): Promise<Array<SessionData & { id: string }>>
-    all (callback: (err: any, sessions?: Array<SessionData & { id: string }>) => void): void
-    /** Ends the connection for good. */
-    close (): Promise<void>
-    close (callback: (err?: any) => void): void
-  }
-
-  class MemoryStore extends Store {
-    constructor (options?: MemoryStoreOptions)
-    get (sid: string, callback: (err: any, session?: SessionData | null) => void): void
-    set (sid: string, session: SessionData, callback?: (err?: any) => void): void
-    destroy (sid: string, callback?: (err?: any) => void): void
-    all (callback: (err: any, obj?: { [sid: string]: SessionData } | null) => void): void
-    length (callback: (err: any, length?: number) => void): void
-    clear (callback?: (err?: any) => void): void
     touch (sid: string, session: SessionData, callback?: () => void): void
+    touch (sid: string, session: SessionData): Promise<void>
+    destroy (sid: string, callback?: (err?: any) => void): void
+    destroy (sid: string): Promise<void>
+    clear (callback?: (err?: any) => void): void
+    clear (): Promise<void>
+    length (callback: (err: any, length?: number) => void): void
+    length (): Promise<number>
+    ids (callback: (err: any, ids?: string[]) => void): void
+    ids (): Promise<string[]>
+    all (callback: (err: any, sessions?: Array<SessionData & { id: string }>) => void): void
+    all (): Promise<Array<SessionData & { id: string }>>
+    /** Ends the connection for good. */
+    close (callback: (err?: any) => void): void
+    close (): Promise<void>
   }
 }
-
-export = session

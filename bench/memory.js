@@ -19,10 +19,10 @@ const { ratio } = require('./stats')
 // Our store sweeps every second here (the default is a minute), so the wait
 // after expiry stays short; express-session's MemoryStore ignores the option.
 const SWEEP_INTERVAL = 1000
-// Idle time before a loaded measurement. V8 hands the young generation it grew
-// while filling back to the OS only from its memory reducer, ~8 s after
-// allocation stops; measured sooner, RSS counts tens of MB about to go.
-// Also far more than the sweep needs after expiry.
+// Idle time before each measurement after a fill. V8 hands the young generation
+// it grew while filling back to the OS only from its memory reducer, which a
+// full collection arms and which acts ~8 s later; measured sooner, RSS counts
+// tens of MB about to go. Also far more than the sweep needs after expiry.
 const SETTLE_MS = 12000
 
 // ~200 bytes of JSON, as a logged-in visitor's session typically is.
@@ -53,6 +53,15 @@ async function settledUsage () {
   return { rss, heapUsed, external, arrayBuffers }
 }
 
+// Waits `ms`, collecting every second so the memory reducer is armed and runs.
+async function idle (ms) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    global.gc()
+    await sleep(Math.min(1000, Math.max(0, until - Date.now())))
+  }
+}
+
 function storeLength (store) {
   return new Promise((resolve, reject) => store.length((err, n) => err ? reject(err) : resolve(n)))
 }
@@ -77,7 +86,7 @@ async function measureInChild (implName, phase, count, expiryMs) {
   }
 
   if (phase === 'loaded') {
-    await sleep(SETTLE_MS)
+    await idle(SETTLE_MS)
     result.loaded = await settledUsage()
     // After measuring: express-session's length() parses every session.
     const n = await storeLength(store)
@@ -85,7 +94,7 @@ async function measureInChild (implName, phase, count, expiryMs) {
     return result
   }
 
-  await sleep(Math.max(0, expires.getTime() - Date.now()) + SETTLE_MS)
+  await idle(Math.max(0, expires.getTime() - Date.now()) + SETTLE_MS)
   result.expired = await settledUsage()
   // After measuring, as reading drops expired sessions from express-session's store.
   const n = await storeLength(store)

@@ -36,50 +36,70 @@ defineMethod(Session.prototype, 'resetMaxAge', function resetMaxAge () {
   return this
 })
 
-/** Writes the session to the store now; `fn(err)` when done. */
+// save, reload, destroy and regenerate take express-session's callback and then
+// return the session, for chaining; called without one they return a Promise.
+
+/** Writes the session to the store now. */
 defineMethod(Session.prototype, 'save', function save (fn) {
-  const req = this.req
-  const store = req.sessionStore
-  const tracker = req[kTracker]
-  const callback = fn || noop
+  return withCallbackOrPromise(this, fn, (callback) => {
+    const req = this.req
+    const store = req.sessionStore
+    const tracker = req[kTracker]
 
-  if (!tracker) {
-    store.set(this.id, this, callback)
-    return this
-  }
+    if (!tracker) {
+      store.set(this.id, this, callback)
+      return
+    }
 
-  const json = tracker.recordSave(this)
-  offerWhile(this, json, () => store.set(this.id, this, callback))
-  return this
-})
-
-/** Replaces `req.session` with what the store holds now; `fn(err)` when done. */
-defineMethod(Session.prototype, 'reload', function reload (fn) {
-  const req = this.req
-  const store = req.sessionStore
-
-  store.get(this.id, function (err, sess) {
-    if (err) return fn(err)
-    if (!sess) return fn(new Error('failed to load session'))
-    store.createSession(req, sess)
-    fn()
+    const json = tracker.recordSave(this)
+    offerWhile(this, json, () => store.set(this.id, this, callback))
   })
-
-  return this
 })
 
-/** Removes the session from the request and the store; `fn(err)` when done. */
+/** Replaces `req.session` with what the store holds now. */
+defineMethod(Session.prototype, 'reload', function reload (fn) {
+  return withCallbackOrPromise(this, fn, (callback) => {
+    const req = this.req
+    const store = req.sessionStore
+
+    store.get(this.id, function (err, sess) {
+      if (err) return callback(err)
+      if (!sess) return callback(new Error('failed to load session'))
+      store.createSession(req, sess)
+      callback()
+    })
+  })
+})
+
+/** Removes the session from the request and the store. */
 defineMethod(Session.prototype, 'destroy', function destroy (fn) {
-  delete this.req.session
-  this.req.sessionStore.destroy(this.id, fn)
-  return this
+  return withCallbackOrPromise(this, fn, (callback) => {
+    delete this.req.session
+    this.req.sessionStore.destroy(this.id, callback)
+  })
 })
 
 /** Destroys the session and gives the request a new one with a new ID. */
 defineMethod(Session.prototype, 'regenerate', function regenerate (fn) {
-  this.req.sessionStore.regenerate(this.req, fn)
-  return this
+  return withCallbackOrPromise(this, fn, (callback) => {
+    this.req.sessionStore.regenerate(this.req, callback)
+  })
 })
+
+// With a callback: run with it, return the session. Without: return a Promise.
+function withCallbackOrPromise (session, fn, run) {
+  if (typeof fn === 'function') {
+    run(fn)
+    return session
+  }
+  const promise = new Promise((resolve, reject) => {
+    run((err) => (err ? reject(err) : resolve()))
+  })
+  // An ignored Promise must not turn a failure into an unhandled rejection:
+  // express-session silently dropped it, so does this, unless it is awaited.
+  promise.catch(noop)
+  return promise
+}
 
 function defineMethod (obj, name, fn) {
   Object.defineProperty(obj, name, {

@@ -1,0 +1,35 @@
+// The same API under this package's own name, plus what it adds.
+import express from 'express'
+import session = require('express-session-rs')
+
+declare module 'express-session-rs' {
+  interface SessionData {
+    cart: string[]
+  }
+}
+
+const redis = new session.RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'app:', ttl: (sess) => (sess.cookie.maxAge ?? 0) / 1000, commandTimeout: 1000 })
+const memory = new session.MemoryStore({ max: 10000, sweepInterval: 30000 })
+
+const app = express()
+app.use(session({ secret: Buffer.from('secret'), store: process.env.REDIS ? redis : memory, resave: false, saveUninitialized: false }))
+
+app.post('/cart/:item', async (req, res) => {
+  req.session.cart = [...(req.session.cart ?? []), req.params.item]
+  await req.session.save()
+  await req.session.reload()
+  res.json(req.session.cart)
+})
+
+app.post('/logout', async (req, res) => {
+  await req.session.regenerate()
+  await req.session.destroy()
+  const count: number = await redis.length()
+  const ids: string[] = await redis.ids()
+  res.json({ count, ids })
+})
+
+// @ts-expect-error the Promise form cannot be chained like the callback form
+session.Session.prototype.save().touch()
+
+export default app
