@@ -45,6 +45,8 @@ declare namespace session {
     proxy?: boolean | undefined
     saveUninitialized?: boolean | undefined
     unset?: 'destroy' | 'keep' | undefined
+    /** Not in express-session: ms a JS store may take to answer (default 30000, 0 for no limit). */
+    storeTimeout?: number | undefined
   }
 
   class Session {

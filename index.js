@@ -17,6 +17,7 @@ const Session = require('./lib/session')
 const Store = require('./lib/store')
 const { SessionTracker, kTracker } = require('./lib/tracking')
 const { offerWhile } = require('./lib/serialized')
+const callStore = require('./lib/store-call')
 
 const { sessionSetCookie } = Cookie
 const nativeMemoryGet = MemoryStore.prototype.get
@@ -35,6 +36,8 @@ const productionWarning = 'Warning: connect.session() MemoryStore is not\n' +
   'memory, and will not scale past a single process.'
 
 const defer = setImmediate
+
+const DEFAULT_STORE_TIMEOUT = 30 * 1000
 
 /**
  * Creates the session middleware; the options are express-session's.
@@ -74,6 +77,13 @@ function session (options) {
   }
 
   const unsetDestroy = opts.unset === 'destroy'
+
+  // Not an express-session option: how long a store may take before the request
+  // goes on with an error (express-session would wait for ever).
+  const storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
+  if (!(Number.isFinite(storeTimeout) && storeTimeout >= 0)) {
+    throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')
+  }
 
   if (Array.isArray(secret) && secret.length === 0) {
     throw new TypeError('secret option array must contain one or more strings')
@@ -253,7 +263,7 @@ function session (options) {
 
       if (shouldDestroy(req)) {
         debug('destroying')
-        store.destroy(req.sessionID, function ondestroy (err) {
+        callStore(storeTimeout, 'destroy', (done) => store.destroy(req.sessionID, done), function ondestroy (err) {
           if (err) {
             defer(next, err)
           }
@@ -278,7 +288,8 @@ function session (options) {
       tracker.openWindow()
       try {
         if (shouldSave(req)) {
-          req.session.save(function onsave (err) {
+          const sess = req.session
+          callStore(storeTimeout, 'set', (done) => sess.save(done), function onsave (err) {
             if (err) {
               defer(next, err)
             }
@@ -289,7 +300,8 @@ function session (options) {
           return writetop()
         } else if (storeImplementsTouch && shouldTouch(req)) {
           debug('touching')
-          store.touch(req.sessionID, req.session, function ontouch (err) {
+          const sess = req.session
+          callStore(storeTimeout, 'touch', (done) => store.touch(req.sessionID, sess, done), function ontouch (err) {
             if (err) {
               defer(next, err)
             }
@@ -406,36 +418,17 @@ function session (options) {
       let json
       try {
         json = store[MemoryStore.kSessions].get(req.sessionID, Date.now())
-        if (json === null) {
-          debug('no session found')
-          generate()
-        } else {
-          debug('session found')
-          inflate(JSON.parse(json), json)
-        }
       } catch (err) {
         next(err)
         return
       }
-      next()
+      next(loaded(json))
       return
     }
 
     // The native RedisStore answers with a Promise from tokio and the JSON text.
     if (store instanceof RedisStore && store.get === nativeRedisGet) {
-      store[RedisStore.kRedis].get(req.sessionID).then(function onloaded (json) {
-        try {
-          if (json === null) {
-            debug('no session found')
-            generate()
-          } else {
-            debug('session found')
-            inflate(JSON.parse(json), json)
-          }
-        } catch (err) {
-          return err
-        }
-      }, function onfailed (err) {
+      store[RedisStore.kRedis].get(req.sessionID).then(loaded, function onfailed (err) {
         debug('error %j', err)
         RedisStore.checkHealth(store)
         return err
@@ -446,15 +439,7 @@ function session (options) {
       return
     }
 
-    let answered = false
-    store.get(req.sessionID, function (err, sess) {
-      // A store that calls back twice must not run the rest of the app twice.
-      if (answered) {
-        debug('store called back more than once for %s', req.sessionID)
-        return
-      }
-      answered = true
-
+    callStore(storeTimeout, 'get', (done) => store.get(req.sessionID, done), function (err, sess) {
       if (err && err.code !== 'ENOENT') {
         debug('error %j', err)
         next(err)
@@ -476,6 +461,22 @@ function session (options) {
 
       next()
     })
+
+    // A native store's answer: the session's JSON text, or null. Returns the
+    // error to pass on, if any.
+    function loaded (json) {
+      try {
+        if (json === null) {
+          debug('no session found')
+          generate()
+        } else {
+          debug('session found')
+          inflate(JSON.parse(json), json)
+        }
+      } catch (err) {
+        return err
+      }
+    }
   }
 }
 

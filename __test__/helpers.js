@@ -4,6 +4,7 @@
 // Set-Cookie headers, so assertions are about what goes over the wire.
 
 const http = require('node:http')
+const net = require('node:net')
 const express = require('express')
 
 process.env.NO_DEPRECATION = 'express-session'
@@ -53,6 +54,28 @@ function send (url, { method = 'GET', headers = {} } = {}) {
   })
 }
 
+/**
+ * A request written byte for byte on a socket, for headers Node's client will
+ * not send (control characters, raw non-ASCII). `cookie` is written as latin1.
+ * Resolves to { status, body }.
+ */
+function sendRaw (url, { path = '/', cookie }) {
+  const { hostname, port } = new URL(url)
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.end(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`, 'latin1'))
+    })
+    const chunks = []
+    socket.on('data', (chunk) => chunks.push(chunk))
+    socket.on('error', reject)
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8')
+      const split = text.indexOf('\r\n\r\n')
+      resolve({ status: Number(text.slice(9, 12)), body: text.slice(split + 4) })
+    })
+  })
+}
+
 /** Splits a Set-Cookie header into { name, value, attributes: { lowercased name: value|true } }. */
 function parseSetCookie (header) {
   const [pair, ...rest] = header.split(/;\s*/)
@@ -78,4 +101,4 @@ function storeCall (store, method, ...args) {
   })
 }
 
-module.exports = { listen, appWith, send, parseSetCookie, cookiePair, storeCall }
+module.exports = { listen, appWith, send, sendRaw, parseSetCookie, cookiePair, storeCall }
