@@ -234,6 +234,7 @@ describe('stores that misbehave', () => {
   })
 
   it('passes a non-Error failure on as it is', async () => {
+    // eslint-disable-next-line n/no-callback-literal
     const { again } = await visit(new BrokenStore({ get: (sid, cb) => cb('just a string') }))
     assert.equal(again.status, 500)
   })
