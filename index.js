@@ -20,7 +20,6 @@ const { offerWhile } = require('./lib/serialized')
 const callStore = require('./lib/store-call')
 
 const { sessionSetCookie } = Cookie
-const nativeMemoryGet = MemoryStore.prototype.get
 const nativeRedisGet = RedisStore.prototype.get
 
 exports = module.exports = session
@@ -289,6 +288,18 @@ function session (options) {
       try {
         if (shouldSave(req)) {
           const sess = req.session
+          if (sess.save === Session.prototype.save && MemoryStore.hasNative(store, 'set')) {
+            // The native MemoryStore writes at once: end the response now.
+            debug('saving %s', sess.id)
+            try {
+              MemoryStore.writeNow(store, sess.id, sess, tracker.recordSave(sess))
+            } catch (err) {
+              defer(next, err)
+            }
+            writeend()
+            return writetop()
+          }
+
           callStore(storeTimeout, 'set', (done) => sess.save(done), function onsave (err) {
             if (err) {
               defer(next, err)
@@ -301,6 +312,16 @@ function session (options) {
         } else if (storeImplementsTouch && shouldTouch(req)) {
           debug('touching')
           const sess = req.session
+          if (MemoryStore.hasNative(store, 'touch')) {
+            try {
+              MemoryStore.touchNow(store, req.sessionID, sess)
+            } catch (err) {
+              defer(next, err)
+            }
+            writeend()
+            return writetop()
+          }
+
           callStore(storeTimeout, 'touch', (done) => store.touch(req.sessionID, sess, done), function ontouch (err) {
             if (err) {
               defer(next, err)
@@ -414,7 +435,7 @@ function session (options) {
     debug('fetching %s', req.sessionID)
 
     // The native MemoryStore answers at once, with the JSON text it holds.
-    if (store instanceof MemoryStore && store.get === nativeMemoryGet) {
+    if (MemoryStore.hasNative(store, 'get')) {
       let json
       try {
         json = store[MemoryStore.kSessions].get(req.sessionID, Date.now())

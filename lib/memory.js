@@ -51,7 +51,7 @@ MemoryStore.prototype.get = function get (sessionId, callback) {
 
 MemoryStore.prototype.set = function set (sessionId, session, callback) {
   try {
-    this[kSessions].set(String(sessionId), jsonOf(session), expiryOf(session))
+    writeNow(this, sessionId, session, jsonOf(session))
   } catch (err) {
     if (callback) defer(callback, err)
     return
@@ -61,10 +61,7 @@ MemoryStore.prototype.set = function set (sessionId, session, callback) {
 
 MemoryStore.prototype.touch = function touch (sessionId, session, callback) {
   try {
-    const cookie = session && JSON.stringify(session.cookie)
-    if (cookie !== undefined) {
-      this[kSessions].touch(String(sessionId), cookie, expiryOf(session), Date.now())
-    }
+    touchNow(this, sessionId, session)
   } catch (err) {
     if (callback) defer(callback, err)
     return
@@ -98,6 +95,19 @@ MemoryStore.prototype.all = function all (callback) {
   if (callback) defer(callback, null, sessions)
 }
 
+// The synchronous cores of set and touch; the middleware calls them directly
+// when the store's methods are the native ones, so a response ends at once.
+function writeNow (store, sessionId, session, json) {
+  store[kSessions].set(String(sessionId), json, expiryOf(session))
+}
+
+function touchNow (store, sessionId, session) {
+  const cookie = session && JSON.stringify(session.cookie)
+  if (cookie !== undefined) {
+    store[kSessions].touch(String(sessionId), cookie, expiryOf(session), Date.now())
+  }
+}
+
 /** When the session's cookie expires, in ms since the epoch; NaN for never. */
 function expiryOf (session) {
   const expires = session && session.cookie && session.cookie.expires
@@ -128,3 +138,10 @@ function startSweeping (sessions, interval) {
 
 module.exports = MemoryStore
 module.exports.kSessions = kSessions
+module.exports.writeNow = writeNow
+module.exports.touchNow = touchNow
+
+/** Whether `store` is a MemoryStore whose `method` nobody replaced. */
+module.exports.hasNative = function hasNative (store, method) {
+  return store instanceof MemoryStore && store[method] === MemoryStore.prototype[method]
+}

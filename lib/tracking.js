@@ -145,7 +145,8 @@ class SessionTracker {
 
   json (session) {
     if (this.windowDepth > 0 && session === this.windowSession) return this.windowJson
-    const json = JSON.stringify(session)
+    // Through the Proxy every property read would be trapped: serialize what it wraps.
+    const json = JSON.stringify(session === this.current ? this.currentTarget : session)
     if (this.windowDepth > 0) {
       this.windowSession = session
       this.windowJson = json
