@@ -35,11 +35,13 @@ function startServer (impl, scenario, pinned) {
     if (msg.ok === false) waiter.reject(new Error(`${label}: server failed '${msg.type}':\n${msg.error}`))
     else waiter.resolve(msg)
   })
-  child.on('exit', (code, signal) => {
-    exited = new Error(`${label}: server exited (code ${code}, signal ${signal})`)
-    for (const waiter of waiting.values()) waiter.reject(exited)
+  const fail = (err) => {
+    exited = err
+    for (const waiter of waiting.values()) waiter.reject(err)
     waiting.clear()
-  })
+  }
+  child.on('error', (err) => fail(new Error(`${label}: could not start the server: ${err.message}`)))
+  child.on('exit', (code, signal) => fail(new Error(`${label}: server exited (code ${code}, signal ${signal})`)))
 
   function waitFor (type) {
     if (exited) return Promise.reject(exited)

@@ -33,12 +33,7 @@ async function nativeRedisStore (session, prefix) {
   return {
     store,
     description: 'native RedisStore',
-    // Its shutdown method is not settled yet: use whichever it has.
-    close: async () => {
-      for (const method of ['close', 'disconnect', 'quit']) {
-        if (typeof store[method] === 'function') return store[method]()
-      }
-    }
+    close: () => store.close()
   }
 }
 

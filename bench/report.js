@@ -93,10 +93,14 @@ function renderMarkdown (table) {
 }
 
 function metaLines (meta) {
-  return [
+  const lines = [
     `${meta.date}, Node.js ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel})`,
     `${THEIRS} ${meta.versions[THEIRS]}, ${OURS} ${meta.versions[OURS]} (addon ${meta.addon})`
   ]
+  if (meta.addonChangedDuringRun) {
+    lines.push(`WARNING: the addon was rebuilt during the run (now ${meta.addonChangedDuringRun}): results mix builds`)
+  }
+  return lines
 }
 
 function text (results) {

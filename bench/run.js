@@ -135,6 +135,12 @@ async function main () {
     results.memory = await runMemory({ sessions: settings.sessions }, log)
   }
 
+  // Someone rebuilding the addon mid-run would mix two builds in one report.
+  if (addonDescription() !== results.meta.addon) {
+    results.meta.addonChangedDuringRun = addonDescription()
+    log(`\nWARNING: the addon changed during the run (now ${addonDescription()}): results mix builds`)
+  }
+
   process.stdout.write(report.text(results))
   fs.mkdirSync(RESULTS, { recursive: true })
   fs.writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(results, null, 2) + '\n')
