@@ -12,4 +12,8 @@ pub mod session_id;
 pub mod set_cookie;
 pub mod signature;
 
+#[cfg(feature = "node")]
 pub mod binding;
+
+#[cfg(test)]
+mod properties;
