@@ -26,6 +26,22 @@ pub struct SessionMap {
     max: Option<usize>,
 }
 
+/// Asks the allocator to hand freed pages back to the OS. glibc keeps the memory
+/// of many small freed allocations (the sessions' JSON) otherwise, and RSS would
+/// stay at its peak after the sessions are gone.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> i32;
+        }
+        // SAFETY: malloc_trim takes no pointers and only walks glibc's own heap.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// Whole milliseconds of a JS time value; `None` for NaN and infinities.
 pub fn to_millis(value: f64) -> Option<i64> {
     value.is_finite().then(|| value.floor() as i64)
@@ -102,7 +118,7 @@ impl SessionMap {
     }
 
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.entries = HashMap::new();
         self.by_expiry.clear();
         self.by_write.clear();
     }
@@ -138,7 +154,19 @@ impl SessionMap {
             self.remove(&sid);
             dropped += 1;
         }
+        if dropped > 0 {
+            self.shrink_if_sparse();
+        }
         dropped
+    }
+
+    /// Gives back the table space of sessions that are gone, once most of it is
+    /// empty, so memory follows the live sessions after a peak.
+    fn shrink_if_sparse(&mut self) {
+        let capacity = self.entries.capacity();
+        if capacity > 1024 && self.entries.len() * 4 < capacity {
+            self.entries.shrink_to(self.entries.len() * 2);
+        }
     }
 
     fn is_expired(&self, sid: &str, now: i64) -> bool {
@@ -201,6 +229,18 @@ mod tests {
         assert_eq!(map.sweep(NOW + 4, 100), 2);
         assert_eq!(map.entries.len(), 6);
         assert_eq!(map.by_expiry.len(), 5);
+    }
+
+    #[test]
+    fn sweeping_most_sessions_shrinks_the_table() {
+        let mut map = SessionMap::new(None);
+        for i in 0..10_000 {
+            map.set(&format!("s{i}"), "{}", Some(NOW + i64::from(i >= 9_000)));
+        }
+        let before = map.entries.capacity();
+        assert_eq!(map.sweep(NOW, usize::MAX), 9_000);
+        assert!(map.entries.capacity() < before / 2, "{} of {before}", map.entries.capacity());
+        assert_eq!(map.len(NOW), 1_000);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use super::guarded;
-use crate::memory_store::{to_millis, SessionMap};
+use crate::memory_store::{release_freed_memory, to_millis, SessionMap};
 
 /// The native memory store's data. JS wraps it in the `MemoryStore` class, which
 /// gives it express-session's callback API.
@@ -119,6 +119,10 @@ impl NativeMemoryStore {
             let dropped = self
                 .sessions
                 .sweep(to_millis(now).unwrap_or(i64::MIN), budget as usize);
+            // Worth a trip to the allocator only after a large batch.
+            if dropped >= 1000 {
+                release_freed_memory();
+            }
             Ok(u32::try_from(dropped).unwrap_or(u32::MAX))
         })
     }
