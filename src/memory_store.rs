@@ -239,7 +239,11 @@ mod tests {
         }
         let before = map.entries.capacity();
         assert_eq!(map.sweep(NOW, usize::MAX), 9_000);
-        assert!(map.entries.capacity() < before / 2, "{} of {before}", map.entries.capacity());
+        assert!(
+            map.entries.capacity() < before / 2,
+            "{} of {before}",
+            map.entries.capacity()
+        );
         assert_eq!(map.len(NOW), 1_000);
     }
 
