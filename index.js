@@ -79,7 +79,7 @@ function session (options) {
 
   // Not an express-session option: how long a store may take before the request
   // goes on with an error (express-session would wait for ever).
-  const storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
+  let storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
   if (!(Number.isFinite(storeTimeout) && storeTimeout >= 0)) {
     throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')
   }
@@ -122,6 +122,9 @@ function session (options) {
   }
 
   const storeImplementsTouch = typeof store.touch === 'function'
+
+  // The native RedisStore bounds every command itself: no timer per request.
+  if (store instanceof RedisStore) storeTimeout = 0
 
   let storeReady = true
   store.on('disconnect', function ondisconnect () {
