@@ -94,45 +94,50 @@ Object.defineProperty(Cookie.prototype, 'constructor', {
  */
 function serializeCookie (name, value, attributes) {
   const a = attributes || {}
-  return rethrowAsTypeError(() => native.serializeCookie(String(name), String(value), {
-    expires: expiresMillis(a.expires),
-    domain: optionalString(a.domain),
-    path: optionalString(a.path),
-    httpOnly: Boolean(a.httpOnly),
-    secure: Boolean(a.secure),
-    partitioned: Boolean(a.partitioned),
-    priority: optionalString(a.priority),
-    sameSite: sameSiteValue(a.sameSite)
-  }))
+  try {
+    return native.serializeCookie(String(name), String(value), {
+      expires: expiresMillis(a.expires),
+      domain: optionalString(a.domain),
+      path: optionalString(a.path),
+      httpOnly: Boolean(a.httpOnly),
+      secure: Boolean(a.secure),
+      partitioned: Boolean(a.partitioned),
+      priority: optionalString(a.priority),
+      sameSite: sameSiteValue(a.sameSite)
+    })
+  } catch (err) {
+    throw asTypeError(err)
+  }
 }
 
 /**
  * The signed session cookie for `Set-Cookie`. `cookie` is a `Cookie` or
- * anything with the same fields.
+ * anything with the same fields. Runs on every response that sets the cookie,
+ * so the attributes go as arguments and nothing is allocated around the call.
  */
 function sessionSetCookie (codec, id, cookie) {
   const c = cookie instanceof Cookie ? cookie : (cookie && cookie.data) || {}
-  return rethrowAsTypeError(() => codec.setCookie(
-    String(id),
-    expiresMillis(c.expires),
-    optionalString(c.domain),
-    optionalString(c.path),
-    Boolean(c.httpOnly),
-    Boolean(c.secure),
-    Boolean(c.partitioned),
-    optionalString(c.priority),
-    sameSiteValue(c.sameSite)
-  ))
+  try {
+    return codec.setCookie(
+      String(id),
+      expiresMillis(c.expires),
+      optionalString(c.domain),
+      optionalString(c.path),
+      Boolean(c.httpOnly),
+      Boolean(c.secure),
+      Boolean(c.partitioned),
+      optionalString(c.priority),
+      sameSiteValue(c.sameSite)
+    )
+  } catch (err) {
+    throw asTypeError(err)
+  }
 }
 
 // The native side reports invalid attributes as plain Errors; express-session
 // users get TypeErrors from the `cookie` package, so they still do.
-function rethrowAsTypeError (write) {
-  try {
-    return write()
-  } catch (err) {
-    throw err.code === 'InvalidArg' ? new TypeError(err.message) : err
-  }
+function asTypeError (err) {
+  return err.code === 'InvalidArg' ? new TypeError(err.message) : err
 }
 
 // Only a valid Date is a valid expiry; anything else truthy is rejected natively.

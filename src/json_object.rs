@@ -7,8 +7,6 @@ use std::ops::Range;
 /// Where one member of the top-level object stands in `text`.
 #[derive(Debug, PartialEq, Eq, Clone)]
 pub struct Member {
-    /// From the opening quote of the key to the end of the value.
-    pub span: Range<usize>,
     /// The value alone.
     pub value: Range<usize>,
     /// The member plus one adjoining comma: what removing it takes out.
@@ -48,7 +46,6 @@ pub fn find_member(text: &str, key: &str) -> Option<Member> {
                 (None, None) => key_start..value_end,
             };
             return Some(Member {
-                span: key_start..value_end,
                 value: value_start..value_end,
                 removal,
             });
