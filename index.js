@@ -350,12 +350,13 @@ function session (options) {
     }
 
     function inflate (sess, json) {
+      const storedCookie = sess.cookie
       store.createSession(req, sess)
       adoptForeignSession()
       originalId = req.sessionID
       // A native store gave the JSON text; for other stores it is made only if
       // the session is about to change (see lib/tracking.js).
-      tracker.original = tracker.snapshot(json)
+      tracker.original = tracker.snapshot(json, storedCookie)
 
       if (!resaveSession) {
         tracker.saved = tracker.original

@@ -8,17 +8,34 @@ const assert = require('node:assert/strict')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
 
-// Counts JSON.stringify calls made on whole sessions during a request.
+// Counts serializations of whole sessions during a request: the tracker's own
+// (lib/session-json.js) and any JSON.stringify of a Session.
+const sessionJson = require('../lib/session-json')
 let sessionSerializations = 0
 const realStringify = JSON.stringify
+const realSerializeSession = sessionJson.serializeSession
 beforeEach(() => {
   sessionSerializations = 0
   JSON.stringify = function (value, ...rest) {
     if (value instanceof session.Session) sessionSerializations++
     return realStringify.call(this, value, ...rest)
   }
+  sessionJson.serializeSession = function (value) {
+    sessionSerializations++
+    // JSON.stringify on what it wraps is not a second serialization.
+    JSON.stringify = realStringify
+    try {
+      return realSerializeSession(value)
+    } finally {
+      JSON.stringify = countingStringify
+    }
+  }
+  const countingStringify = JSON.stringify
 })
-afterEach(() => { JSON.stringify = realStringify })
+afterEach(() => {
+  JSON.stringify = realStringify
+  sessionJson.serializeSession = realSerializeSession
+})
 
 // A store written in JS: the middleware never sees its JSON text.
 class JsonStore extends session.Store {

@@ -9,6 +9,7 @@ const util = require('util')
 const Store = require('./store')
 const native = require('./native')
 const { jsonOf } = require('./serialized')
+const { cookieJson } = require('./session-json')
 
 const DEFAULT_SWEEP_INTERVAL = 60 * 1000
 const SWEEP_BATCH = 10000
@@ -102,7 +103,7 @@ function writeNow (store, sessionId, session, json) {
 }
 
 function touchNow (store, sessionId, session) {
-  const cookie = session && JSON.stringify(session.cookie)
+  const cookie = session && cookieJson(session.cookie)
   if (cookie !== undefined) {
     store[kSessions].touch(String(sessionId), cookie, expiryOf(session), Date.now())
   }

@@ -6,6 +6,8 @@
 // so a store that defers its work (or a wrapper around `set`) never gets text
 // that is older than the session.
 
+const sessionJson = require('./session-json')
+
 let offeredSession = null
 let offeredJson
 
@@ -25,7 +27,7 @@ function offerWhile (session, json, call) {
 function jsonOf (session) {
   return session === offeredSession && offeredJson !== undefined
     ? offeredJson
-    : JSON.stringify(session)
+    : sessionJson.serializeSession(session).json
 }
 
 module.exports = { offerWhile, jsonOf }

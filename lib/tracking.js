@@ -10,10 +10,13 @@
 // or one that is not plain data (a Date, a Map, a class instance), since it may
 // change with no trap firing. While nothing escaped and the generation is the
 // one a snapshot saw, the session is unchanged and nothing is serialized.
-// Otherwise the digest of the session's JSON (without `cookie`) is compared,
-// as express-session does.
+// Otherwise the session's JSON without `cookie` is compared with what it was, as
+// express-session does with a hash: as text when both split at the cookie (see
+// lib/session-json.js), else by a native SHA-256 digest.
 
 const native = require('./native')
+// Called through the module, so tests can count serializations.
+const sessionJson = require('./session-json')
 
 const kTracker = Symbol('express-session-rs.tracker')
 
@@ -94,14 +97,27 @@ class SessionTracker {
   settlePending () {
     if (this.pending) {
       // The target, not the Proxy: serializing must not trip the traps.
-      this.pending.json = JSON.stringify(this.currentTarget)
+      const { json, data } = sessionJson.serializeSession(this.currentTarget)
+      this.pending.json = json
+      this.pending.data = data
+      this.pending.dataKnown = true
       this.pending = null
     }
   }
 
-  /** The state as it is now, given as JSON text when it is at hand. */
-  snapshot (json) {
-    const snapshot = { generation: this.generation, json, digest: undefined }
+  /**
+   * The state as it is now, given as JSON text when it is at hand (with the
+   * stored cookie as parsed from it, to find where the cookie ends).
+   */
+  snapshot (json, storedCookie) {
+    const snapshot = {
+      generation: this.generation,
+      json,
+      storedCookie,
+      data: undefined,
+      dataKnown: false,
+      digest: undefined
+    }
     if (json === undefined) {
       this.settlePending()
       this.pending = snapshot
@@ -111,7 +127,14 @@ class SessionTracker {
 
   /** A snapshot of a session that holds nothing but its cookie. */
   emptySnapshot () {
-    return { generation: this.generation, json: undefined, digest: EMPTY_SESSION_DIGEST }
+    return {
+      generation: this.generation,
+      json: undefined,
+      storedCookie: undefined,
+      data: '}',
+      dataKnown: true,
+      digest: EMPTY_SESSION_DIGEST
+    }
   }
 
   /** Whether `session` still holds what `snapshot` recorded. */
@@ -120,13 +143,20 @@ class SessionTracker {
     if (session === this.current && !this.escaped && snapshot.generation === this.generation) {
       return true
     }
-    return this.digestOf(snapshot) === this.digest(session)
+    if (session == null) return false
+    const now = this.serialized(session)
+    const before = this.dataOf(snapshot)
+    // Both split at the cookie: compare the rest as text, no digest needed.
+    if (before !== undefined && now.data !== undefined) return before === now.data
+    return this.digestOf(snapshot) === this.digest(session, now)
   }
 
   /** Records `session` as saved and returns its JSON for the store. */
   recordSave (session) {
-    const json = this.json(session)
+    const { json, data } = this.serialized(session)
     const saved = this.snapshot(json)
+    saved.data = data
+    saved.dataKnown = true
     if (this.windowDepth > 0 && session === this.windowSession) saved.digest = this.windowDigest
     this.saved = saved
     return json
@@ -139,31 +169,41 @@ class SessionTracker {
   closeWindow () {
     if (--this.windowDepth > 0) return
     this.windowSession = undefined
-    this.windowJson = undefined
+    this.windowSerialized = undefined
     this.windowDigest = undefined
   }
 
-  json (session) {
-    if (this.windowDepth > 0 && session === this.windowSession) return this.windowJson
+  /** `{ json, data }` of `session` (see lib/session-json.js), once per window. */
+  serialized (session) {
+    if (this.windowDepth > 0 && session === this.windowSession) return this.windowSerialized
     // Through the Proxy every property read would be trapped: serialize what it wraps.
-    const json = JSON.stringify(session === this.current ? this.currentTarget : session)
+    const serialized = sessionJson.serializeSession(session === this.current ? this.currentTarget : session)
     if (this.windowDepth > 0) {
       this.windowSession = session
-      this.windowJson = json
+      this.windowSerialized = serialized
       this.windowDigest = undefined
     }
-    return json
+    return serialized
   }
 
-  digest (session) {
-    if (session == null) return undefined
-    const json = this.json(session)
-    if (json === undefined) return undefined
+  // The digest of the session's JSON (cookie left out), when the text does not
+  // split at the cookie and so cannot be compared directly.
+  digest (session, serialized) {
+    if (serialized.json === undefined) return undefined
     if (this.windowDepth > 0 && session === this.windowSession) {
-      if (this.windowDigest === undefined) this.windowDigest = native.sessionDigestOf(json)
+      if (this.windowDigest === undefined) this.windowDigest = native.sessionDigestOf(serialized.json)
       return this.windowDigest
     }
-    return native.sessionDigestOf(json)
+    return native.sessionDigestOf(serialized.json)
+  }
+
+  dataOf (snapshot) {
+    if (snapshot === this.pending) this.settlePending()
+    if (!snapshot.dataKnown) {
+      snapshot.data = sessionJson.dataPartOf(snapshot.json, snapshot.storedCookie)
+      snapshot.dataKnown = true
+    }
+    return snapshot.data
   }
 
   digestOf (snapshot) {

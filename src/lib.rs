@@ -9,6 +9,7 @@ pub mod json_object;
 pub mod memory_store;
 pub mod redis_store;
 pub mod session_id;
+pub mod session_record;
 pub mod set_cookie;
 pub mod signature;
 

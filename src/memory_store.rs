@@ -1,34 +1,60 @@
 //! The default session store: serialized sessions in memory, each with its expiry.
 //!
 //! Unlike express-session's MemoryStore, which only drops an expired session when
-//! it happens to be read, expired sessions are kept in an expiry-ordered index and
-//! removed by `sweep`, which the JS side calls from an unref'd timer. An optional
-//! `max` bounds the count, evicting the least recently written session first.
+//! it happens to be read, expired sessions are filed by the second they expire
+//! and removed by `sweep`, which the JS side calls from an unref'd timer. An
+//! optional `max` bounds the count, evicting the least recently written first.
 //! Times are milliseconds since the epoch, passed in so that the JS clock (and
 //! fake timers in tests) decide what has expired.
+//!
+//! Memory per session is its packed record (see `session_record`) plus a 32-byte
+//! slot, 4-5 bytes of hash index and 4 bytes of expiry filing: no second copy of
+//! the ID, no per-session allocation besides the record.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, VecDeque};
+use std::hash::BuildHasher;
 
-struct Entry {
-    json: Box<str>,
-    expires: Option<i64>,
-    written: u64,
+use hashbrown::HashTable;
+
+use crate::json_object::find_member;
+use crate::session_record::Record;
+
+const NEVER: i64 = i64::MAX;
+const UNFILED: i64 = i64::MIN;
+
+struct Slot {
+    record: Option<Record>,
+    /// When the session expires (ms), `NEVER` for never.
+    expires: i64,
+    /// The expiry second under which the slot is filed, `UNFILED` if none. A
+    /// touch that only pushes the expiry later leaves the filing where it is:
+    /// the sweep re-files it when it gets there, so each slot is filed once.
+    filed: i64,
 }
 
-#[derive(Default)]
-pub struct SessionMap {
-    entries: HashMap<Rc<str>, Entry>,
-    by_expiry: BTreeSet<(i64, Rc<str>)>,
-    /// Write order, kept only when `max` is set.
-    by_write: BTreeMap<u64, Rc<str>>,
+/// Write order for `max`: slot numbers with the write that put them there;
+/// entries whose write is no longer the slot's are skipped.
+struct Eviction {
+    max: usize,
+    order: VecDeque<(u32, u64)>,
+    written: Vec<u64>,
     writes: u64,
-    max: Option<usize>,
+}
+
+pub struct SessionMap {
+    index: HashTable<u32>,
+    hasher: RandomState,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    by_expiry: BTreeMap<i64, Vec<u32>>,
+    eviction: Option<Eviction>,
+    live: usize,
 }
 
 /// Asks the allocator to hand freed pages back to the OS. glibc keeps the memory
-/// of many small freed allocations (the sessions' JSON) otherwise, and RSS would
-/// stay at its peak after the sessions are gone.
+/// of many small freed allocations (the sessions' records) otherwise, and RSS
+/// would stay at its peak after the sessions are gone.
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -47,86 +73,88 @@ pub fn to_millis(value: f64) -> Option<i64> {
     value.is_finite().then(|| value.floor() as i64)
 }
 
+fn second_of(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
 impl SessionMap {
     pub fn new(max: Option<usize>) -> Self {
         SessionMap {
-            max: max.filter(|&m| m > 0),
-            ..Default::default()
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_expiry: BTreeMap::new(),
+            eviction: max.filter(|&m| m > 0).map(|max| Eviction {
+                max,
+                order: VecDeque::new(),
+                written: Vec::new(),
+                writes: 0,
+            }),
+            live: 0,
         }
     }
 
     /// The session's JSON unless it is missing or expired (an expired one is dropped).
-    pub fn get(&mut self, sid: &str, now: i64) -> Option<&str> {
-        if self.is_expired(sid, now) {
-            self.remove(sid);
-            return None;
-        }
-        self.entries.get(sid).map(|entry| &*entry.json)
+    pub fn get(&mut self, sid: &str, now: i64) -> Option<String> {
+        let slot = self.live_slot(sid, now)?;
+        self.slots[slot as usize].record.as_ref().map(Record::json)
     }
 
     pub fn set(&mut self, sid: &str, json: &str, expires: Option<i64>) {
-        self.remove(sid);
-        let key: Rc<str> = Rc::from(sid);
-        self.writes += 1;
-        if let Some(at) = expires {
-            self.by_expiry.insert((at, key.clone()));
+        let cookie = find_member(json, "cookie").map(|member| member.value);
+        let record = Record::new(sid, json, cookie);
+        let expires = expires.unwrap_or(NEVER);
+        let slot = match self.find(sid.as_bytes()) {
+            Some(slot) => {
+                self.slots[slot as usize].record = Some(record);
+                slot
+            }
+            None => self.insert(record),
+        };
+        self.set_expiry(slot, expires);
+        if let Some(eviction) = &mut self.eviction {
+            eviction.writes += 1;
+            eviction.written[slot as usize] = eviction.writes;
+            eviction.order.push_back((slot, eviction.writes));
         }
-        if self.max.is_some() {
-            self.by_write.insert(self.writes, key.clone());
-        }
-        self.entries.insert(
-            key,
-            Entry {
-                json: json.into(),
-                expires,
-                written: self.writes,
-            },
-        );
         self.evict_over_max();
     }
 
     /// Replaces the stored session's `cookie` and expiry, keeping its data and its
     /// place in eviction order; returns false when there is no live session to touch.
     pub fn touch(&mut self, sid: &str, cookie_json: &str, expires: Option<i64>, now: i64) -> bool {
-        if self.is_expired(sid, now) {
-            self.remove(sid);
-            return false;
-        }
-        let Some((key, entry)) = self.entries.get_key_value(sid) else {
+        let Some(slot) = self.live_slot(sid, now) else {
             return false;
         };
-        let Some(updated) = crate::json_object::with_member(&entry.json, "cookie", cookie_json)
+        let entry = &mut self.slots[slot as usize];
+        let Some(touched) = entry
+            .record
+            .as_ref()
+            .and_then(|r| r.with_cookie(cookie_json))
         else {
             return false;
         };
-        let key = key.clone();
-        if let Some(at) = entry.expires {
-            self.by_expiry.remove(&(at, key.clone()));
-        }
-        if let Some(at) = expires {
-            self.by_expiry.insert((at, key.clone()));
-        }
-        if let Some(entry) = self.entries.get_mut(&key) {
-            entry.json = updated.into();
-            entry.expires = expires;
-        }
+        entry.record = Some(touched);
+        self.set_expiry(slot, expires.unwrap_or(NEVER));
         true
     }
 
     pub fn destroy(&mut self, sid: &str) {
-        self.remove(sid);
+        if let Some(slot) = self.find(sid.as_bytes()) {
+            self.remove(slot);
+        }
     }
 
     pub fn clear(&mut self) {
-        self.entries = HashMap::new();
-        self.by_expiry.clear();
-        self.by_write.clear();
+        let max = self.eviction.as_ref().map(|e| e.max);
+        *self = SessionMap::new(max);
     }
 
     /// Live sessions, after dropping the expired ones.
     pub fn len(&mut self, now: i64) -> usize {
         self.sweep(now, usize::MAX);
-        self.entries.len()
+        self.live
     }
 
     pub fn is_empty(&mut self, now: i64) -> bool {
@@ -134,61 +162,220 @@ impl SessionMap {
     }
 
     /// Every live session as `(sid, json)`, after dropping the expired ones.
-    pub fn all(&mut self, now: i64) -> impl Iterator<Item = (&str, &str)> {
+    pub fn all(&mut self, now: i64) -> impl Iterator<Item = (&[u8], String)> {
         self.sweep(now, usize::MAX);
-        self.entries
+        self.slots
             .iter()
-            .map(|(sid, entry)| (&**sid, &*entry.json))
+            .filter_map(|slot| slot.record.as_ref().map(|r| (r.id(), r.json())))
     }
 
     /// Drops at most `budget` expired sessions, soonest-expired first; returns how many.
     pub fn sweep(&mut self, now: i64, budget: usize) -> usize {
         let mut dropped = 0;
+        let now_second = second_of(now);
         while dropped < budget {
-            let Some((at, sid)) = self.by_expiry.first().cloned() else {
+            let Some(mut entry) = self.by_expiry.first_entry() else {
                 break;
             };
-            if at > now {
+            let second = *entry.key();
+            if second > now_second {
                 break;
             }
-            self.remove(&sid);
-            dropped += 1;
+            if second < now_second {
+                // Everything still filed here has expired, unless touched since.
+                match entry.get_mut().pop() {
+                    Some(slot) => dropped += usize::from(self.sweep_slot(slot, second, now)),
+                    None => {
+                        entry.remove();
+                    }
+                }
+                continue;
+            }
+            // This second: some of it may expire later within it.
+            let filed = entry.remove();
+            let mut later = Vec::new();
+            for slot in filed {
+                let s = &self.slots[slot as usize];
+                if s.record.is_none() || s.filed != second {
+                    continue;
+                }
+                if s.expires <= now && dropped < budget {
+                    self.remove(slot);
+                    dropped += 1;
+                } else if second_of(s.expires) != second {
+                    let expires = s.expires;
+                    self.file(slot, expires);
+                } else {
+                    later.push(slot);
+                }
+            }
+            if !later.is_empty() {
+                self.by_expiry.insert(second, later);
+            }
+            break;
         }
         if dropped > 0 {
-            self.shrink_if_sparse();
+            self.compact_if_sparse();
         }
         dropped
     }
 
-    /// Gives back the table space of sessions that are gone, once most of it is
-    /// empty, so memory follows the live sessions after a peak.
-    fn shrink_if_sparse(&mut self) {
-        let capacity = self.entries.capacity();
-        if capacity > 1024 && self.entries.len() * 4 < capacity {
-            self.entries.shrink_to(self.entries.len() * 2);
+    /// One slot filed under `second`: dropped if expired (returns true), filed
+    /// again where it expires now if touched since, left alone otherwise.
+    fn sweep_slot(&mut self, slot: u32, second: i64, now: i64) -> bool {
+        let s = &mut self.slots[slot as usize];
+        if s.record.is_none() || s.filed != second {
+            return false;
         }
+        if s.expires <= now {
+            self.remove(slot);
+            return true;
+        }
+        if second_of(s.expires) != second {
+            let expires = s.expires;
+            self.file(slot, expires);
+        }
+        false
     }
 
-    fn is_expired(&self, sid: &str, now: i64) -> bool {
-        matches!(self.entries.get(sid), Some(Entry { expires: Some(at), .. }) if *at <= now)
+    fn find(&self, sid: &[u8]) -> Option<u32> {
+        let hash = self.hasher.hash_one(sid);
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&slot| {
+                slots[slot as usize]
+                    .record
+                    .as_ref()
+                    .is_some_and(|r| r.id() == sid)
+            })
+            .copied()
     }
 
-    fn remove(&mut self, sid: &str) {
-        if let Some((key, entry)) = self.entries.remove_entry(sid) {
-            if let Some(at) = entry.expires {
-                self.by_expiry.remove(&(at, key));
+    /// The slot of `sid` if it is there and not expired; an expired one is dropped.
+    fn live_slot(&mut self, sid: &str, now: i64) -> Option<u32> {
+        let slot = self.find(sid.as_bytes())?;
+        if self.slots[slot as usize].expires <= now {
+            self.remove(slot);
+            return None;
+        }
+        Some(slot)
+    }
+
+    fn insert(&mut self, record: Record) -> u32 {
+        let hash = self.hasher.hash_one(record.id());
+        let entry = Slot {
+            record: Some(record),
+            expires: NEVER,
+            filed: UNFILED,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = entry;
+                slot
             }
-            self.by_write.remove(&entry.written);
+            None => {
+                self.slots.push(entry);
+                if let Some(eviction) = &mut self.eviction {
+                    eviction.written.push(0);
+                }
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(hash, slot, |&s| {
+            hasher.hash_one(
+                slots[s as usize]
+                    .record
+                    .as_ref()
+                    .map_or(&[][..], Record::id),
+            )
+        });
+        self.live += 1;
+        slot
+    }
+
+    fn set_expiry(&mut self, slot: u32, expires: i64) {
+        let s = &mut self.slots[slot as usize];
+        s.expires = expires;
+        // Filed no later than it expires: the sweep will see it in time.
+        if expires != NEVER && (s.filed == UNFILED || s.filed > second_of(expires)) {
+            self.file(slot, expires);
         }
+    }
+
+    fn file(&mut self, slot: u32, expires: i64) {
+        let second = second_of(expires);
+        self.slots[slot as usize].filed = second;
+        self.by_expiry.entry(second).or_default().push(slot);
+    }
+
+    fn remove(&mut self, slot: u32) {
+        let Some(record) = self.slots[slot as usize].record.take() else {
+            return;
+        };
+        let hash = self.hasher.hash_one(record.id());
+        if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
+            entry.remove();
+        }
+        let s = &mut self.slots[slot as usize];
+        s.expires = NEVER;
+        s.filed = UNFILED;
+        self.free.push(slot);
+        self.live -= 1;
     }
 
     fn evict_over_max(&mut self) {
-        let Some(max) = self.max else { return };
-        while self.entries.len() > max {
-            let Some((_, oldest)) = self.by_write.pop_first() else {
+        // Taken out while sessions are removed; `remove` does not use it.
+        let Some(mut eviction) = self.eviction.take() else {
+            return;
+        };
+        while self.live > eviction.max {
+            let Some((slot, write)) = eviction.order.pop_front() else {
                 break;
             };
-            self.remove(&oldest);
+            if eviction.written[slot as usize] == write {
+                eviction.written[slot as usize] = 0;
+                self.remove(slot);
+            }
+        }
+        // Stale entries from rewrites: drop them once they outnumber the live ones.
+        if eviction.order.len() > 2 * self.live + 1024 {
+            let written = &eviction.written;
+            eviction
+                .order
+                .retain(|&(slot, write)| written[slot as usize] == write);
+        }
+        self.eviction = Some(eviction);
+    }
+
+    /// Once most slots are empty (after a wave of expiries), rebuilds the tables
+    /// around the live sessions so that memory follows them down.
+    fn compact_if_sparse(&mut self) {
+        if self.slots.len() <= 1024 || self.live * 4 >= self.slots.len() {
+            return;
+        }
+        let old = std::mem::take(&mut self.slots);
+        let mut order: Vec<(u64, u32)> = Vec::new();
+        let old_written = self.eviction.as_ref().map(|e| e.written.clone());
+        let max = self.eviction.as_ref().map(|e| e.max);
+        *self = SessionMap::new(max);
+        for (old_slot, slot) in old.into_iter().enumerate() {
+            let Some(record) = slot.record else { continue };
+            let new_slot = self.insert(record);
+            if slot.expires != NEVER {
+                self.set_expiry(new_slot, slot.expires);
+            }
+            if let Some(written) = &old_written {
+                order.push((written[old_slot], new_slot));
+            }
+        }
+        if let Some(eviction) = &mut self.eviction {
+            order.sort_unstable();
+            for (write, slot) in order {
+                eviction.written[slot as usize] = write;
+                eviction.order.push_back((slot, write));
+            }
+            eviction.writes = old_written.into_iter().flatten().max().unwrap_or(0);
         }
     }
 }
@@ -203,7 +390,7 @@ mod tests {
     fn stores_and_returns_json() {
         let mut map = SessionMap::new(None);
         map.set("a", r#"{"cookie":{},"n":1}"#, None);
-        assert_eq!(map.get("a", NOW), Some(r#"{"cookie":{},"n":1}"#));
+        assert_eq!(map.get("a", NOW).as_deref(), Some(r#"{"cookie":{},"n":1}"#));
         assert_eq!(map.get("b", NOW), None);
         assert_eq!(map.len(NOW), 1);
     }
@@ -214,7 +401,7 @@ mod tests {
         map.set("a", "{}", Some(NOW));
         map.set("b", "{}", Some(NOW + 1));
         assert_eq!(map.get("a", NOW), None);
-        assert_eq!(map.get("b", NOW), Some("{}"));
+        assert_eq!(map.get("b", NOW).as_deref(), Some("{}"));
         assert_eq!(map.len(NOW + 1), 0);
     }
 
@@ -227,8 +414,8 @@ mod tests {
         map.set("forever", "{}", None);
         assert_eq!(map.sweep(NOW + 4, 3), 3);
         assert_eq!(map.sweep(NOW + 4, 100), 2);
-        assert_eq!(map.entries.len(), 6);
-        assert_eq!(map.by_expiry.len(), 5);
+        assert_eq!(map.live, 6);
+        assert_eq!(map.len(NOW + 9), 1);
     }
 
     #[test]
@@ -237,12 +424,12 @@ mod tests {
         for i in 0..10_000 {
             map.set(&format!("s{i}"), "{}", Some(NOW + i64::from(i >= 9_000)));
         }
-        let before = map.entries.capacity();
+        let before = map.slots.len();
         assert_eq!(map.sweep(NOW, usize::MAX), 9_000);
         assert!(
-            map.entries.capacity() < before / 2,
+            map.slots.len() < before / 2,
             "{} of {before}",
-            map.entries.capacity()
+            map.slots.len()
         );
         assert_eq!(map.len(NOW), 1_000);
     }
@@ -253,7 +440,7 @@ mod tests {
         map.set("a", "{}", Some(NOW));
         map.set("a", "{}", Some(NOW + 100));
         assert_eq!(map.sweep(NOW + 50, 10), 0);
-        assert_eq!(map.get("a", NOW + 50), Some("{}"));
+        assert_eq!(map.get("a", NOW + 50).as_deref(), Some("{}"));
     }
 
     #[test]
@@ -261,7 +448,10 @@ mod tests {
         let mut map = SessionMap::new(None);
         map.set("a", r#"{"cookie":{"x":1},"n":1}"#, Some(NOW + 10));
         assert!(map.touch("a", r#"{"x":2}"#, Some(NOW + 100), NOW));
-        assert_eq!(map.get("a", NOW + 50), Some(r#"{"cookie":{"x":2},"n":1}"#));
+        assert_eq!(
+            map.get("a", NOW + 50).as_deref(),
+            Some(r#"{"cookie":{"x":2},"n":1}"#)
+        );
         assert!(!map.touch("missing", "{}", None, NOW));
     }
 
@@ -284,9 +474,9 @@ mod tests {
         map.set("b", "{}", None);
         map.destroy("a");
         assert_eq!(map.get("a", NOW), None);
-        assert_eq!(map.by_expiry.len(), 0);
+        assert_eq!(map.len(NOW), 1);
         map.clear();
         assert!(map.is_empty(NOW));
-        assert!(map.by_write.is_empty());
+        assert!(map.eviction.as_ref().unwrap().order.is_empty());
     }
 }

@@ -77,3 +77,88 @@ proptest! {
         let _ = serialize(&name, &value, &attributes);
     }
 }
+
+/// One step against the memory store and its model.
+#[derive(Debug, Clone)]
+enum StoreOp {
+    Set(u8, String, Option<i64>),
+    Touch(u8, i64),
+    Destroy(u8),
+    Get(u8),
+    Sweep(usize),
+    Wait(i64),
+}
+
+fn store_op() -> impl Strategy<Value = StoreOp> {
+    let sid = 0u8..6;
+    let json = prop_oneof![
+        "[ -~]{0,30}".prop_map(|rest| format!(r#"{{"cookie":{{"path":"/"}},"v":{}}}"#, serde_json::Value::String(rest))),
+        "\\PC{0,40}",
+        Just(r#"{"n":1}"#.to_string()),
+        Just(r#"{"cookie":{"originalMaxAge":1,"expires":"2030-01-01T00:00:00.000Z","httpOnly":true,"path":"/"},"when":"1999-12-31T23:59:59.999Z"}"#.to_string()),
+    ];
+    prop_oneof![
+        (sid.clone(), json, prop::option::of(0i64..5_000))
+            .prop_map(|(s, j, e)| StoreOp::Set(s, j, e)),
+        (sid.clone(), 0i64..5_000).prop_map(|(s, e)| StoreOp::Touch(s, e)),
+        sid.clone().prop_map(StoreOp::Destroy),
+        sid.prop_map(StoreOp::Get),
+        (0usize..4).prop_map(StoreOp::Sweep),
+        (0i64..1_500).prop_map(StoreOp::Wait),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn packing_gives_back_any_text(text in "\\PC{0,200}|[\\x00-\\x7f]{0,80}") {
+        let mut packed = Vec::new();
+        crate::session_record::pack_into(text.as_bytes(), &mut packed);
+        let mut back = Vec::new();
+        crate::session_record::unpack_into(&packed, &mut back);
+        prop_assert_eq!(back, text.into_bytes());
+    }
+
+    #[test]
+    fn memory_store_matches_a_plain_map(ops in prop::collection::vec(store_op(), 1..80)) {
+        use std::collections::HashMap;
+        let mut store = crate::memory_store::SessionMap::new(None);
+        let mut model: HashMap<String, (String, Option<i64>)> = HashMap::new();
+        let mut now = 0i64;
+        for op in ops {
+            match op {
+                StoreOp::Set(s, json, expires) => {
+                    let expires = expires.map(|e| now + e);
+                    store.set(&s.to_string(), &json, expires);
+                    model.insert(s.to_string(), (json, expires));
+                }
+                StoreOp::Touch(s, e) => {
+                    let sid = s.to_string();
+                    let cookie = format!(r#"{{"path":"/t{e}"}}"#);
+                    let live = model.get(&sid).filter(|(_, x)| x.is_none_or(|x| x > now)).cloned();
+                    let expected = live.as_ref().and_then(|(json, _)| crate::json_object::find_member(json, "cookie").map(|m| {
+                        format!("{}{}{}", &json[..m.value.start], cookie, &json[m.value.end..])
+                    }));
+                    let touched = store.touch(&sid, &cookie, Some(now + e), now);
+                    prop_assert_eq!(touched, expected.is_some());
+                    if let Some(json) = expected {
+                        model.insert(sid, (json, Some(now + e)));
+                    }
+                }
+                StoreOp::Destroy(s) => {
+                    store.destroy(&s.to_string());
+                    model.remove(&s.to_string());
+                }
+                StoreOp::Get(s) => {
+                    let expected = model.get(&s.to_string()).filter(|(_, x)| x.is_none_or(|x| x > now)).map(|(j, _)| j.clone());
+                    prop_assert_eq!(store.get(&s.to_string(), now), expected);
+                }
+                StoreOp::Sweep(budget) => {
+                    store.sweep(now, budget);
+                }
+                StoreOp::Wait(ms) => now += ms,
+            }
+            let live = model.values().filter(|(_, x)| x.is_none_or(|x| x > now)).count();
+            prop_assert_eq!(store.len(now), live);
+        }
+    }
+}

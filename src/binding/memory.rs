@@ -27,12 +27,7 @@ impl NativeMemoryStore {
 
     #[napi]
     pub fn get(&mut self, sid: String, now: f64) -> Result<Option<String>> {
-        guarded(|| {
-            Ok(self
-                .sessions
-                .get(&sid, to_millis(now).unwrap_or(i64::MIN))
-                .map(str::to_string))
-        })
+        guarded(|| Ok(self.sessions.get(&sid, to_millis(now).unwrap_or(i64::MIN))))
     }
 
     /// `expires`: when the session expires (ms since the epoch), `NaN` for never.
@@ -100,12 +95,14 @@ impl NativeMemoryStore {
                 if index > 0 {
                     out.push(',');
                 }
+                // IDs went in as strings, so they come out as valid UTF-8.
+                let sid = String::from_utf8_lossy(sid);
                 out.push_str(
-                    &serde_json::to_string(sid)
+                    &serde_json::to_string(&sid)
                         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?,
                 );
                 out.push(':');
-                out.push_str(json);
+                out.push_str(&json);
             }
             out.push('}');
             Ok(out)

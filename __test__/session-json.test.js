@@ -1,0 +1,118 @@
+'use strict'
+
+// The fast session serializer must write exactly what JSON.stringify writes,
+// and split it at the cookie only where the split is exact.
+
+const { describe, it } = require('node:test')
+const assert = require('node:assert/strict')
+const Cookie = require('../lib/cookie')
+const { serializeSession, dataPartOf, cookieJson, isoString } = require('../lib/session-json')
+
+// A small deterministic generator, so a failure names its seed.
+function random (seed) {
+  let state = seed >>> 0
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+describe('isoString', () => {
+  it('is toISOString for times across the four-digit years', () => {
+    const next = random(7)
+    const limits = [0, -1, 1, Date.UTC(9999, 11, 31, 23, 59, 59, 999), Date.UTC(0, 0, 1), Date.UTC(2024, 1, 29, 12)]
+    for (const t of limits) assert.equal(isoString(t), new Date(t).toISOString(), String(t))
+    for (let i = 0; i < 20000; i++) {
+      const t = Math.floor((next() * 2 - 1) * 8.64e15)
+      assert.equal(isoString(t), new Date(t).toISOString(), String(t))
+    }
+  })
+})
+
+describe('cookieJson', () => {
+  const variants = [
+    {},
+    { maxAge: 60000 },
+    { maxAge: 60000, secure: true, sameSite: 'lax', domain: 'example.com', path: '/app' },
+    { expires: new Date(Date.UTC(2030, 0, 1)), httpOnly: false, partitioned: true, priority: 'high' },
+    { maxAge: 1.5, sameSite: true, domain: 'quote"d\u2028' },
+    { expires: new Date(NaN) },
+    { maxAge: 1000, path: null, secure: 'auto' }
+  ]
+  for (const options of variants) {
+    it(`writes ${JSON.stringify(options)} as JSON.stringify does`, () => {
+      const cookie = new Cookie(options)
+      assert.equal(cookieJson(cookie), JSON.stringify(cookie))
+    })
+  }
+
+  it('falls back for values it does not write itself', () => {
+    const cookie = new Cookie({ maxAge: 1000 })
+    cookie.domain = { toJSON: () => 'from toJSON' }
+    assert.equal(cookieJson(cookie), JSON.stringify(cookie))
+    const date = new Date(0)
+    date.toJSON = () => 'custom'
+    cookie.expires = date
+    assert.equal(cookieJson(cookie), JSON.stringify(cookie))
+    assert.equal(cookieJson({ plain: true }), '{"plain":true}')
+    assert.equal(cookieJson(undefined), undefined)
+  })
+})
+
+describe('serializeSession', () => {
+  function sessionWith (data) {
+    const target = { cookie: new Cookie({ maxAge: 60000 }) }
+    return Object.assign(target, data)
+  }
+
+  const cases = {
+    'only a cookie': sessionWith({}),
+    'nested data': sessionWith({ user: { id: 1, roles: ['a', 'b'] }, n: 0, s: 'x"y' }),
+    'undefined and functions': sessionWith({ a: undefined, f () {}, b: null }),
+    'integer keys come first': sessionWith({ 1: 'one', a: 2 }),
+    'a plain cookie object': { cookie: { path: '/' }, a: 1 },
+    'cookie not first': { a: 1, cookie: new Cookie() },
+    'no cookie': { a: 1 },
+    'a toJSON of its own': Object.assign(sessionWith({}), { toJSON () { return 'mine' } })
+  }
+
+  for (const [name, value] of Object.entries(cases)) {
+    it(`${name}: the JSON is JSON.stringify's, the data part its tail`, () => {
+      const { json, data } = serializeSession(value)
+      assert.equal(json, JSON.stringify(value))
+      if (data !== undefined) {
+        assert.ok(json.endsWith(data))
+        assert.equal(json, '{"cookie":' + JSON.stringify(value.cookie) + data)
+      }
+    })
+  }
+
+  it('splits where the cookie is first, so data changes show and cookie changes do not', () => {
+    const session = sessionWith({ n: 1 })
+    const before = serializeSession(session).data
+    assert.equal(before, ',"n":1}')
+    session.cookie.maxAge = 5
+    assert.equal(serializeSession(session).data, before)
+    session.n = 2
+    assert.notEqual(serializeSession(session).data, before)
+    assert.equal(serializeSession(sessionWith({ 1: 'x' })).data, undefined)
+  })
+})
+
+describe('dataPartOf', () => {
+  it('splits stored JSON at the end of its cookie', () => {
+    const json = JSON.stringify({ cookie: { path: '/', note: '},"x":1' }, a: [1] })
+    assert.equal(dataPartOf(json, JSON.parse(json).cookie), ',"a":[1]}')
+    const only = '{"cookie":{"path":"/"}}'
+    assert.equal(dataPartOf(only, JSON.parse(only).cookie), '}')
+  })
+
+  it('gives nothing for text it cannot split exactly', () => {
+    const spaced = '{"cookie": {"path":"/"},"a":1}'
+    assert.equal(dataPartOf(spaced, JSON.parse(spaced).cookie), undefined)
+    const escaped = '{"cookie":{"path":"\\u002f"},"a":1}'
+    assert.equal(dataPartOf(escaped, JSON.parse(escaped).cookie), undefined)
+    assert.equal(dataPartOf('{"a":1,"cookie":{}}', {}), undefined)
+    assert.equal(dataPartOf(undefined, {}), undefined)
+  })
+})
