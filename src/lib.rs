@@ -7,6 +7,7 @@ pub mod cookie_header;
 pub mod digest;
 pub mod json_object;
 pub mod memory_store;
+pub mod record_arena;
 pub mod redis_store;
 pub mod session_id;
 pub mod session_record;

@@ -7,9 +7,9 @@
 //! Times are milliseconds since the epoch, passed in so that the JS clock (and
 //! fake timers in tests) decide what has expired.
 //!
-//! Memory per session is its packed record (see `session_record`) plus a 32-byte
-//! slot, 4-5 bytes of hash index and 4 bytes of expiry filing: no second copy of
-//! the ID, no per-session allocation besides the record.
+//! Memory per session is its packed record (see `session_record`) in a page of
+//! the record arena, a 24-byte slot, 4-5 bytes of hash index and 4 bytes of
+//! expiry filing: no second copy of the ID, no allocation of its own.
 
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,13 +18,15 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 
 use crate::json_object::find_member;
-use crate::session_record::Record;
+use crate::record_arena::{Place, RecordArena};
+use crate::session_record;
 
 const NEVER: i64 = i64::MAX;
 const UNFILED: i64 = i64::MIN;
 
 struct Slot {
-    record: Option<Record>,
+    /// Where its record is in the arena; `Place::NONE` for a free slot.
+    place: Place,
     /// When the session expires (ms), `NEVER` for never.
     expires: i64,
     /// The expiry second under which the slot is filed, `UNFILED` if none. A
@@ -45,6 +47,9 @@ struct Eviction {
 pub struct SessionMap {
     index: HashTable<u32>,
     hasher: RandomState,
+    records: RecordArena,
+    /// Where each record is encoded before it is stored.
+    scratch: Vec<u8>,
     slots: Vec<Slot>,
     free: Vec<u32>,
     by_expiry: BTreeMap<i64, Vec<u32>>,
@@ -82,6 +87,8 @@ impl SessionMap {
         SessionMap {
             index: HashTable::new(),
             hasher: RandomState::new(),
+            records: RecordArena::default(),
+            scratch: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
             by_expiry: BTreeMap::new(),
@@ -98,20 +105,25 @@ impl SessionMap {
     /// The session's JSON unless it is missing or expired (an expired one is dropped).
     pub fn get(&mut self, sid: &str, now: i64) -> Option<String> {
         let slot = self.live_slot(sid, now)?;
-        self.slots[slot as usize].record.as_ref().map(Record::json)
+        Some(session_record::json(
+            self.records.get(self.slots[slot as usize].place),
+        ))
     }
 
     pub fn set(&mut self, sid: &str, json: &str, expires: Option<i64>) {
         let cookie = find_member(json, "cookie").map(|member| member.value);
-        let record = Record::new(sid, json, cookie);
+        let mut record = std::mem::take(&mut self.scratch);
+        record.clear();
+        session_record::encode(sid, json, cookie, &mut record);
         let expires = expires.unwrap_or(NEVER);
         let slot = match self.find(sid.as_bytes()) {
             Some(slot) => {
-                self.slots[slot as usize].record = Some(record);
+                self.replace_record(slot, &record);
                 slot
             }
-            None => self.insert(record),
+            None => self.insert(&record),
         };
+        self.scratch = record;
         self.set_expiry(slot, expires);
         if let Some(eviction) = &mut self.eviction {
             eviction.writes += 1;
@@ -127,17 +139,16 @@ impl SessionMap {
         let Some(slot) = self.live_slot(sid, now) else {
             return false;
         };
-        let entry = &mut self.slots[slot as usize];
-        let Some(touched) = entry
-            .record
-            .as_ref()
-            .and_then(|r| r.with_cookie(cookie_json))
-        else {
-            return false;
-        };
-        entry.record = Some(touched);
-        self.set_expiry(slot, expires.unwrap_or(NEVER));
-        true
+        let mut record = std::mem::take(&mut self.scratch);
+        record.clear();
+        let stored = self.records.get(self.slots[slot as usize].place);
+        let touched = session_record::encode_with_cookie(stored, cookie_json, &mut record);
+        if touched {
+            self.replace_record(slot, &record);
+            self.set_expiry(slot, expires.unwrap_or(NEVER));
+        }
+        self.scratch = record;
+        touched
     }
 
     pub fn destroy(&mut self, sid: &str) {
@@ -164,9 +175,14 @@ impl SessionMap {
     /// Every live session as `(sid, json)`, after dropping the expired ones.
     pub fn all(&mut self, now: i64) -> impl Iterator<Item = (&[u8], String)> {
         self.sweep(now, usize::MAX);
+        let records = &self.records;
         self.slots
             .iter()
-            .filter_map(|slot| slot.record.as_ref().map(|r| (r.id(), r.json())))
+            .filter(|slot| !slot.place.is_none())
+            .map(|slot| {
+                let record = records.get(slot.place);
+                (session_record::id(record), session_record::json(record))
+            })
     }
 
     /// Drops at most `budget` expired sessions, soonest-expired first; returns how many.
@@ -196,7 +212,7 @@ impl SessionMap {
             let mut later = Vec::new();
             for slot in filed {
                 let s = &self.slots[slot as usize];
-                if s.record.is_none() || s.filed != second {
+                if s.place.is_none() || s.filed != second {
                     continue;
                 }
                 if s.expires <= now && dropped < budget {
@@ -224,7 +240,7 @@ impl SessionMap {
     /// again where it expires now if touched since, left alone otherwise.
     fn sweep_slot(&mut self, slot: u32, second: i64, now: i64) -> bool {
         let s = &mut self.slots[slot as usize];
-        if s.record.is_none() || s.filed != second {
+        if s.place.is_none() || s.filed != second {
             return false;
         }
         if s.expires <= now {
@@ -240,13 +256,11 @@ impl SessionMap {
 
     fn find(&self, sid: &[u8]) -> Option<u32> {
         let hash = self.hasher.hash_one(sid);
-        let slots = &self.slots;
+        let (slots, records) = (&self.slots, &self.records);
         self.index
             .find(hash, |&slot| {
-                slots[slot as usize]
-                    .record
-                    .as_ref()
-                    .is_some_and(|r| r.id() == sid)
+                let place = slots[slot as usize].place;
+                !place.is_none() && session_record::id(records.get(place)) == sid
             })
             .copied()
     }
@@ -261,10 +275,10 @@ impl SessionMap {
         Some(slot)
     }
 
-    fn insert(&mut self, record: Record) -> u32 {
-        let hash = self.hasher.hash_one(record.id());
+    fn insert(&mut self, record: &[u8]) -> u32 {
+        let hash = self.hasher.hash_one(session_record::id(record));
         let entry = Slot {
-            record: Some(record),
+            place: Place::NONE,
             expires: NEVER,
             filed: UNFILED,
         };
@@ -281,17 +295,38 @@ impl SessionMap {
                 (self.slots.len() - 1) as u32
             }
         };
-        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.slots[slot as usize].place = self.records.insert(slot, record);
+        let (slots, records, hasher) = (&self.slots, &self.records, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
-            hasher.hash_one(
-                slots[s as usize]
-                    .record
-                    .as_ref()
-                    .map_or(&[][..], Record::id),
-            )
+            hasher.hash_one(session_record::id(records.get(slots[s as usize].place)))
         });
         self.live += 1;
+        self.compact_records();
         slot
+    }
+
+    fn replace_record(&mut self, slot: u32, record: &[u8]) {
+        let old = self.slots[slot as usize].place;
+        self.records.remove(old);
+        self.slots[slot as usize].place = self.records.insert(slot, record);
+        self.compact_records();
+    }
+
+    /// Gathers the records of at most one mostly-empty page: a bounded step
+    /// per write, so pages never stay mostly holes for long.
+    fn compact_records(&mut self) {
+        let mut moves: Vec<(u32, Place)> = Vec::new();
+        {
+            let slots = &self.slots;
+            self.records.compact(
+                1,
+                |owner| slots.get(owner as usize).map_or(Place::NONE, |s| s.place),
+                |owner, place| moves.push((owner, place)),
+            );
+        }
+        for (owner, place) in moves {
+            self.slots[owner as usize].place = place;
+        }
     }
 
     fn set_expiry(&mut self, slot: u32, expires: i64) {
@@ -310,14 +345,19 @@ impl SessionMap {
     }
 
     fn remove(&mut self, slot: u32) {
-        let Some(record) = self.slots[slot as usize].record.take() else {
+        let place = self.slots[slot as usize].place;
+        if place.is_none() {
             return;
-        };
-        let hash = self.hasher.hash_one(record.id());
+        }
+        let hash = self
+            .hasher
+            .hash_one(session_record::id(self.records.get(place)));
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
             entry.remove();
         }
+        self.records.remove(place);
         let s = &mut self.slots[slot as usize];
+        s.place = Place::NONE;
         s.expires = NEVER;
         s.filed = UNFILED;
         self.free.push(slot);
@@ -355,13 +395,16 @@ impl SessionMap {
             return;
         }
         let old = std::mem::take(&mut self.slots);
+        let old_records = std::mem::take(&mut self.records);
         let mut order: Vec<(u64, u32)> = Vec::new();
         let old_written = self.eviction.as_ref().map(|e| e.written.clone());
         let max = self.eviction.as_ref().map(|e| e.max);
         *self = SessionMap::new(max);
         for (old_slot, slot) in old.into_iter().enumerate() {
-            let Some(record) = slot.record else { continue };
-            let new_slot = self.insert(record);
+            if slot.place.is_none() {
+                continue;
+            }
+            let new_slot = self.insert(old_records.get(slot.place));
             if slot.expires != NEVER {
                 self.set_expiry(new_slot, slot.expires);
             }

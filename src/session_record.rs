@@ -12,6 +12,8 @@
 //! any text; text that holds raw control bytes, which JSON.stringify never
 //! writes and which the markers use, is kept as it is behind a marker of its own.
 
+use std::ops::Range;
+
 use crate::set_cookie::{civil_from_days, days_from_civil};
 
 /// Byte values below 0x20 mark substitutions; 0x01..=TOKENS.len() are these.
@@ -143,7 +145,7 @@ fn parse_quoted_date(text: &[u8]) -> Option<i64> {
     if text.len() != QUOTED_DATE_LEN || text[0] != b'"' || text[25] != b'"' {
         return None;
     }
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
+    let digits = |range: Range<usize>| -> Option<i64> {
         text[range].iter().try_fold(0i64, |n, &b| {
             b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
         })
@@ -218,102 +220,98 @@ fn read_varint(bytes: &[u8], at: &mut usize) -> usize {
     value
 }
 
-/// One stored session: its ID and its JSON, packed.
-pub struct Record(Box<[u8]>);
-
 /// Where the parts of a record are.
 struct Layout {
-    id: std::ops::Range<usize>,
-    prefix: std::ops::Range<usize>,
-    cookie: std::ops::Range<usize>,
-    rest: std::ops::Range<usize>,
+    id: Range<usize>,
+    prefix: Range<usize>,
+    cookie: Range<usize>,
+    rest: Range<usize>,
 }
 
-impl Record {
-    /// `json` split at `cookie` (the byte range of its cookie value, if any).
-    pub fn new(id: &str, json: &str, cookie: Option<std::ops::Range<usize>>) -> Self {
-        let cookie = cookie.unwrap_or(json.len()..json.len());
-        let bytes = json.as_bytes();
-        Self::from_parts(
-            id.as_bytes(),
-            |out| pack_into(&bytes[..cookie.start], out),
-            |out| pack_into(&bytes[cookie.clone()], out),
-            |out| pack_into(&bytes[cookie.end..], out),
-        )
+fn layout(record: &[u8]) -> Layout {
+    let mut at = 0;
+    let id_len = read_varint(record, &mut at);
+    let end = record.len();
+    let id = at.min(end)..(at + id_len).min(end);
+    at = id.end;
+    let prefix_len = read_varint(record, &mut at);
+    let cookie_len = read_varint(record, &mut at);
+    let prefix = at.min(end)..(at + prefix_len).min(end);
+    let cookie = prefix.end..(prefix.end + cookie_len).min(end);
+    let rest = cookie.end..end;
+    Layout {
+        id,
+        prefix,
+        cookie,
+        rest,
     }
+}
 
-    /// This record with another cookie value; `None` when it has no cookie.
-    pub fn with_cookie(&self, cookie_json: &str) -> Option<Self> {
-        let layout = self.layout();
-        if layout.cookie.is_empty() {
-            return None;
-        }
-        let bytes = &self.0;
-        Some(Self::from_parts(
-            &bytes[layout.id],
-            |out| out.extend_from_slice(&bytes[layout.prefix.clone()]),
-            |out| pack_into(cookie_json.as_bytes(), out),
-            |out| out.extend_from_slice(&bytes[layout.rest.clone()]),
-        ))
-    }
+/// Appends the record of session `id` whose JSON is `json`, split at `cookie`
+/// (the byte range of its cookie value, if it has one).
+pub fn encode(id: &str, json: &str, cookie: Option<Range<usize>>, out: &mut Vec<u8>) {
+    let cookie = cookie.unwrap_or(json.len()..json.len());
+    let bytes = json.as_bytes();
+    encode_parts(
+        id.as_bytes(),
+        |parts| pack_into(&bytes[..cookie.start], parts),
+        |parts| pack_into(&bytes[cookie.clone()], parts),
+        |parts| pack_into(&bytes[cookie.end..], parts),
+        out,
+    );
+}
 
-    fn from_parts(
-        id: &[u8],
-        prefix: impl FnOnce(&mut Vec<u8>),
-        cookie: impl FnOnce(&mut Vec<u8>),
-        rest: impl FnOnce(&mut Vec<u8>),
-    ) -> Self {
-        let mut parts = Vec::with_capacity(256);
-        prefix(&mut parts);
-        let prefix_len = parts.len();
-        cookie(&mut parts);
-        let cookie_len = parts.len() - prefix_len;
-        rest(&mut parts);
-        let mut out = Vec::with_capacity(id.len() + parts.len() + 12);
-        push_varint(&mut out, id.len());
-        out.extend_from_slice(id);
-        push_varint(&mut out, prefix_len);
-        push_varint(&mut out, cookie_len);
-        out.extend_from_slice(&parts);
-        Record(out.into_boxed_slice())
+/// Appends `record` with another cookie value; false (nothing appended) when
+/// the record has no cookie.
+pub fn encode_with_cookie(record: &[u8], cookie_json: &str, out: &mut Vec<u8>) -> bool {
+    let layout = layout(record);
+    if layout.cookie.is_empty() {
+        return false;
     }
+    encode_parts(
+        &record[layout.id],
+        |parts| parts.extend_from_slice(&record[layout.prefix.clone()]),
+        |parts| pack_into(cookie_json.as_bytes(), parts),
+        |parts| parts.extend_from_slice(&record[layout.rest.clone()]),
+        out,
+    );
+    true
+}
 
-    fn layout(&self) -> Layout {
-        let bytes = &self.0;
-        let mut at = 0;
-        let id_len = read_varint(bytes, &mut at);
-        let id = at..(at + id_len).min(bytes.len());
-        at = id.end;
-        let prefix_len = read_varint(bytes, &mut at);
-        let cookie_len = read_varint(bytes, &mut at);
-        let end = bytes.len();
-        let prefix = at.min(end)..(at + prefix_len).min(end);
-        let cookie = prefix.end..(prefix.end + cookie_len).min(end);
-        let rest = cookie.end..end;
-        Layout {
-            id,
-            prefix,
-            cookie,
-            rest,
-        }
-    }
+fn encode_parts(
+    id: &[u8],
+    prefix: impl FnOnce(&mut Vec<u8>),
+    cookie: impl FnOnce(&mut Vec<u8>),
+    rest: impl FnOnce(&mut Vec<u8>),
+    out: &mut Vec<u8>,
+) {
+    let mut parts = Vec::with_capacity(256);
+    prefix(&mut parts);
+    let prefix_len = parts.len();
+    cookie(&mut parts);
+    let cookie_len = parts.len() - prefix_len;
+    rest(&mut parts);
+    push_varint(out, id.len());
+    out.extend_from_slice(id);
+    push_varint(out, prefix_len);
+    push_varint(out, cookie_len);
+    out.extend_from_slice(&parts);
+}
 
-    pub fn id(&self) -> &[u8] {
-        let mut at = 0;
-        let len = read_varint(&self.0, &mut at);
-        &self.0[at.min(self.0.len())..(at + len).min(self.0.len())]
-    }
+/// The session ID a record holds.
+pub fn id(record: &[u8]) -> &[u8] {
+    &record[layout(record).id]
+}
 
-    /// The session's JSON text.
-    pub fn json(&self) -> String {
-        let layout = self.layout();
-        let mut out = Vec::with_capacity(self.0.len() * 2);
-        for part in [layout.prefix, layout.cookie, layout.rest] {
-            unpack_into(&self.0[part], &mut out);
-        }
-        // Packing only ever splits and rejoins at ASCII bytes.
-        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+/// The session's JSON text.
+pub fn json(record: &[u8]) -> String {
+    let layout = layout(record);
+    let mut out = Vec::with_capacity(record.len() * 2);
+    for part in [layout.prefix, layout.cookie, layout.rest] {
+        unpack_into(&record[part], &mut out);
     }
+    // Packing only ever splits and rejoins at ASCII bytes.
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
 }
 
 #[cfg(test)]
@@ -364,20 +362,27 @@ mod tests {
     #[test]
     fn records_split_at_the_cookie_and_touch_replaces_it() {
         let member = crate::json_object::find_member(SESSION, "cookie").unwrap();
-        let record = Record::new("sid", SESSION, Some(member.value.clone()));
-        assert_eq!(record.id(), b"sid");
-        assert_eq!(record.json(), SESSION);
-        let touched = record.with_cookie(r#"{"path":"/x"}"#).unwrap();
+        let mut record = Vec::new();
+        encode("sid", SESSION, Some(member.value.clone()), &mut record);
+        assert_eq!(id(&record), b"sid");
+        assert_eq!(json(&record), SESSION);
+        let mut touched = Vec::new();
+        assert!(encode_with_cookie(
+            &record,
+            r#"{"path":"/x"}"#,
+            &mut touched
+        ));
         let expected = format!(
             "{}{}{}",
             &SESSION[..member.value.start],
             r#"{"path":"/x"}"#,
             &SESSION[member.value.end..]
         );
-        assert_eq!(touched.json(), expected);
-        let bare = Record::new(&"i".repeat(300), "{\"n\":1}", None);
-        assert_eq!(bare.id().len(), 300);
-        assert_eq!(bare.json(), "{\"n\":1}");
-        assert!(bare.with_cookie("{}").is_none());
+        assert_eq!(json(&touched), expected);
+        let mut bare = Vec::new();
+        encode(&"i".repeat(300), "{\"n\":1}", None, &mut bare);
+        assert_eq!(id(&bare).len(), 300);
+        assert_eq!(json(&bare), "{\"n\":1}");
+        assert!(!encode_with_cookie(&bare, "{}", &mut Vec::new()));
     }
 }
