@@ -162,3 +162,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn every_four_digit_year_date_packs_small_and_comes_back(ms in 0i64..253_402_300_800_000) {
+        let days = ms.div_euclid(86_400_000);
+        let (year, month, day) = crate::set_cookie::civil_from_days(days);
+        let in_day = ms.rem_euclid(86_400_000);
+        let text = format!(
+            "\"{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z\"",
+            in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000
+        );
+        let mut packed = Vec::new();
+        crate::session_record::pack_into(text.as_bytes(), &mut packed);
+        prop_assert_eq!(packed.len(), 7);
+        let mut back = Vec::new();
+        crate::session_record::unpack_into(&packed, &mut back);
+        prop_assert_eq!(back, text.into_bytes());
+    }
+}

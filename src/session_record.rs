@@ -116,9 +116,18 @@ fn packing_at(text: &[u8]) -> Option<Packed> {
 pub fn unpack_into(packed: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < packed.len() {
-        let byte = packed[i];
+        // Copy the plain run up to the next marker in one go.
+        let run = packed[i..]
+            .iter()
+            .position(|&b| b < 0x20)
+            .unwrap_or(packed.len() - i);
+        out.extend_from_slice(&packed[i..i + run]);
+        i += run;
+        let Some(&marker) = packed.get(i) else {
+            return;
+        };
         i += 1;
-        match byte {
+        match marker {
             RAW => {
                 out.extend_from_slice(&packed[i..]);
                 return;
@@ -130,11 +139,10 @@ pub fn unpack_into(packed: &[u8], out: &mut Vec<u8>) {
                 write_quoted_date(i64::from_be_bytes(ms), out);
                 i = end;
             }
-            1..=0x1d => match TOKENS.get(usize::from(byte - 1)) {
+            _ => match TOKENS.get(usize::from(marker) - 1) {
                 Some(token) => out.extend_from_slice(token),
-                None => out.push(byte),
+                None => out.push(marker),
             },
-            _ => out.push(byte),
         }
     }
 }
@@ -157,14 +165,35 @@ fn parse_quoted_date(text: &[u8]) -> Option<i64> {
     let minutes = digits(15..17)?;
     let seconds = digits(18..20)?;
     let millis = digits(21..24)?;
-    if !(1970..=9999).contains(&year) || !(1..=12).contains(&month) {
+    let separators = [
+        (5, b'-'),
+        (8, b'-'),
+        (11, b'T'),
+        (14, b':'),
+        (17, b':'),
+        (20, b'.'),
+        (24, b'Z'),
+    ];
+    let in_range = (1970..=9999).contains(&year)
+        && (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hours < 24
+        && minutes < 60
+        && seconds < 60;
+    if !in_range || separators.iter().any(|&(at, b)| text[at] != b) {
         return None;
     }
     let days = days_from_civil(year, month, day);
-    let ms = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000 + millis;
-    let mut check = Vec::with_capacity(QUOTED_DATE_LEN);
-    write_quoted_date(ms, &mut check);
-    (check == text).then_some(ms)
+    Some(((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000 + millis)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 fn write_quoted_date(ms: i64, out: &mut Vec<u8>) {
