@@ -23,9 +23,7 @@ const cookieToJSON = Cookie.prototype.toJSON
  * after the cookie member (`}` or `,"key":...}`), when the cookie comes first.
  */
 function serializeSession (session) {
-  let first
-  for (first in session) break
-  if (first === 'cookie' && typeof session.toJSON !== 'function') {
+  if (firstKey(session) === 'cookie' && typeof session.toJSON !== 'function') {
     const { cookie, ...rest } = session
     const cookieText = cookieJson(cookie)
     if (cookieText !== undefined) {
@@ -35,6 +33,14 @@ function serializeSession (session) {
     }
   }
   return { json: JSON.stringify(session), data: undefined }
+}
+
+// The first enumerable key, as JSON.stringify would meet it, without the array
+// Object.keys would allocate.
+function firstKey (object) {
+  // eslint-disable-next-line no-unreachable-loop
+  for (const key in object) return key
+  return undefined
 }
 
 /**
