@@ -183,19 +183,21 @@ function session (options) {
           return
         }
 
+        const raw = tracker.raw(req.session)
+
         // Secure cookies only go out over https.
-        if (req.session.cookie.secure && !issecure(req, trustProxy)) {
+        if (raw.cookie.secure && !issecure(req, trustProxy)) {
           debug('not secured')
           return
         }
 
         if (!touched) {
-          req.session.touch()
+          touchSession(req.session, raw)
           touched = true
         }
 
         try {
-          setcookie(res, codec, req.sessionID, req.session.cookie)
+          setcookie(res, codec, req.sessionID, raw.cookie)
         } catch (err) {
           defer(next, err)
         }
@@ -283,7 +285,7 @@ function session (options) {
       }
 
       if (!touched) {
-        req.session.touch()
+        touchSession(req.session, tracker.raw(req.session))
         touched = true
       }
 
@@ -291,11 +293,12 @@ function session (options) {
       try {
         if (shouldSave(req)) {
           const sess = req.session
-          if (sess.save === Session.prototype.save && MemoryStore.hasNative(store, 'set')) {
+          const raw = tracker.raw(sess)
+          if (raw.save === Session.prototype.save && MemoryStore.hasNative(store, 'set')) {
             // The native MemoryStore writes at once: end the response now.
-            debug('saving %s', sess.id)
+            debug('saving %s', raw.id)
             try {
-              MemoryStore.writeNow(store, sess.id, sess, tracker.recordSave(sess))
+              MemoryStore.writeNow(store, raw.id, raw, tracker.recordSave(sess))
             } catch (err) {
               defer(next, err)
             }
@@ -317,7 +320,9 @@ function session (options) {
           const sess = req.session
           if (MemoryStore.hasNative(store, 'touch')) {
             try {
-              MemoryStore.touchNow(store, req.sessionID, sess)
+              // Only the expiry moved since the load: the store patches it in place.
+              const storedCookie = sess === tracker.loaded ? tracker.loadedCookie : undefined
+              MemoryStore.touchNow(store, req.sessionID, tracker.raw(sess), storedCookie)
             } catch (err) {
               defer(next, err)
             }
@@ -357,6 +362,10 @@ function session (options) {
       // A native store gave the JSON text; for other stores it is made only if
       // the session is about to change (see lib/tracking.js).
       tracker.original = tracker.snapshot(json, storedCookie)
+      if (json !== undefined) {
+        tracker.loaded = req.session
+        tracker.loadedCookie = storedCookie
+      }
 
       if (!resaveSession) {
         tracker.saved = tracker.original
@@ -385,11 +394,11 @@ function session (options) {
     }
 
     function isModified (sess) {
-      return originalId !== sess.id || !tracker.unchangedSince(tracker.original, sess)
+      return originalId !== tracker.raw(sess).id || !tracker.unchangedSince(tracker.original, sess)
     }
 
     function isSaved (sess) {
-      return originalId === sess.id && tracker.unchangedSince(tracker.saved, sess)
+      return originalId === tracker.raw(sess).id && tracker.unchangedSince(tracker.saved, sess)
     }
 
     function shouldDestroy (req) {
@@ -426,7 +435,7 @@ function session (options) {
 
       return cookieId !== req.sessionID
         ? saveUninitializedSession || isModified(req.session)
-        : rollingSessions || (req.session.cookie.expires != null && isModified(req.session))
+        : rollingSessions || (tracker.raw(req.session).cookie.expires != null && isModified(req.session))
     }
 
     if (!req.sessionID) {
@@ -502,6 +511,17 @@ function session (options) {
         return err
       }
     }
+  }
+}
+
+// Session#touch, straight on what the Proxy wraps when it is the built-in one
+// (which only moves the cookie's expiry); an app's own goes through the Proxy.
+function touchSession (session, raw) {
+  if (raw.touch === Session.prototype.touch && raw.resetMaxAge === Session.prototype.resetMaxAge) {
+    const cookie = raw.cookie
+    cookie.maxAge = cookie.originalMaxAge
+  } else {
+    session.touch()
   }
 }
 

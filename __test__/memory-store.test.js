@@ -79,6 +79,53 @@ describe('MemoryStore', () => {
     assert.throws(() => new session.MemoryStore({ max: 0 }), TypeError)
   })
 
+  it('a read-only visit moves the stored expiry and keeps the stored text canonical', async () => {
+    const store = new session.MemoryStore()
+    let changePath = false
+    let sentExpires
+    const app = appWith(session({ secret: 's', store, resave: false, saveUninitialized: false, cookie: { maxAge: 60000 } }), (req, res) => {
+      if (req.query.seed) req.session.n = 1
+      if (changePath) req.session.cookie.path = '/app'
+      res.on('finish', () => { sentExpires = req.session.cookie.expires.toISOString() })
+      res.end(String(req.session.n))
+    })
+    const { url, close } = await listen(app)
+    try {
+      const seeded = await send(url + '/?seed=1')
+      const cookie = cookiePair(seeded)
+      const id = decodeURIComponent(cookie).split('s:')[1].split('.')[0]
+      const stored = store[session.MemoryStore.kSessions]
+      const before = JSON.parse(stored.get(id, Date.now()))
+      const touchExpires = stored.touchExpires
+      let patched = 0
+      stored.touchExpires = function (...args) {
+        const done = touchExpires.apply(this, args)
+        if (done) patched++
+        return done
+      }
+      await sleep(20)
+      // Only the expiry moved: patched in place, to exactly what a full write gives.
+      assert.equal((await send(url, { headers: { cookie } })).body, '1')
+      const text = stored.get(id, Date.now())
+      const after = JSON.parse(text)
+      assert.equal(patched, 1)
+      assert.ok(new Date(after.cookie.expires) > new Date(before.cookie.expires))
+      assert.equal(after.cookie.expires, sentExpires)
+      const expected = new session.Cookie({ maxAge: 0 })
+      Object.assign(expected, { originalMaxAge: after.cookie.originalMaxAge, httpOnly: true, path: '/' })
+      expected.expires = new Date(after.cookie.expires)
+      expected.originalMaxAge = after.cookie.originalMaxAge
+      assert.equal(text, JSON.stringify({ cookie: expected, n: 1 }))
+      // A changed cookie is stored whole.
+      changePath = true
+      await send(url, { headers: { cookie } })
+      assert.equal(patched, 1)
+      assert.equal(JSON.parse(stored.get(id, Date.now())).cookie.path, '/app')
+    } finally {
+      await close()
+    }
+  })
+
   it('touch updates the cookie and expiry and keeps the data', async () => {
     const store = new session.MemoryStore()
     await storeCall(store, 'set', 'a', sessionData(Date.now() + 10, { n: 1 }))

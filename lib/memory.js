@@ -10,6 +10,7 @@ const Store = require('./store')
 const native = require('./native')
 const { jsonOf } = require('./serialized')
 const { cookieJson } = require('./session-json')
+const Cookie = require('./cookie')
 
 const DEFAULT_SWEEP_INTERVAL = 60 * 1000
 const SWEEP_BATCH = 10000
@@ -102,11 +103,45 @@ function writeNow (store, sessionId, session, json) {
   store[kSessions].set(String(sessionId), json, expiryOf(session))
 }
 
-function touchNow (store, sessionId, session) {
-  const cookie = session && cookieJson(session.cookie)
-  if (cookie !== undefined) {
-    store[kSessions].touch(String(sessionId), cookie, expiryOf(session), Date.now())
+// `storedCookie`: the cookie as the store held it when the session was loaded,
+// parsed. When nothing in it but the expiry differs, the store changes the
+// expiry in place instead of taking the whole cookie again.
+function touchNow (store, sessionId, session, storedCookie) {
+  const sessions = store[kSessions]
+  const cookie = session && session.cookie
+  if (storedCookie && onlyExpiryDiffers(cookie, storedCookie)) {
+    const expires = cookie._expires.getTime()
+    if (sessions.touchExpires(String(sessionId), expires, Date.now())) return
   }
+  const json = session && cookieJson(cookie)
+  if (json !== undefined) {
+    sessions.touch(String(sessionId), json, expiryOf(session), Date.now())
+  }
+}
+
+// Cookie#data's fields, in its order.
+const COOKIE_FIELDS = ['originalMaxAge', 'partitioned', 'priority', 'expires', 'secure',
+  'httpOnly', 'domain', 'path', 'sameSite']
+
+// Whether `cookie` (a Cookie) would be stored as `stored` but for `expires`:
+// the same fields in the same order with the same values.
+function onlyExpiryDiffers (cookie, stored) {
+  let field = 0
+  for (const key in stored) {
+    while (field < COOKIE_FIELDS.length && COOKIE_FIELDS[field] !== key) field++
+    if (field++ === COOKIE_FIELDS.length) return false
+  }
+  return cookie instanceof Cookie &&
+    cookie._expires instanceof Date &&
+    typeof stored.expires === 'string' &&
+    cookie.originalMaxAge === stored.originalMaxAge &&
+    cookie.partitioned === stored.partitioned &&
+    cookie.priority === stored.priority &&
+    cookie.secure === stored.secure &&
+    cookie.httpOnly === stored.httpOnly &&
+    cookie.domain === stored.domain &&
+    cookie.path === stored.path &&
+    cookie.sameSite === stored.sameSite
 }
 
 /** When the session's cookie expires, in ms since the epoch; NaN for never. */

@@ -35,6 +35,10 @@ class SessionTracker {
     // originalHash and savedHash).
     this.original = null
     this.saved = null
+    // The session as loaded from a native store and its stored cookie (parsed),
+    // so a touch that changes only the expiry can be done in place.
+    this.loaded = undefined
+    this.loadedCookie = undefined
     this.rootHandler = new SessionWatcher(this)
     this.nestedHandler = null
     this.nestedProxies = null
@@ -53,6 +57,14 @@ class SessionTracker {
     this.current = proxy
     this.currentTarget = session
     return proxy
+  }
+
+  /**
+   * What `session` wraps when it is the watched current session: for the
+   * middleware's own reads, which need no tracking and would each trip a trap.
+   */
+  raw (session) {
+    return session === this.current ? this.currentTarget : session
   }
 
   /** The watched stand-in for a plain object or array inside the session. */

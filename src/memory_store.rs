@@ -151,6 +151,21 @@ impl SessionMap {
         touched
     }
 
+    /// Moves the stored cookie's `expires` and the session's expiry to `expires`,
+    /// changing the record in place; false (nothing changed) when there is no
+    /// live session or its cookie has no packed `expires`.
+    pub fn touch_expires(&mut self, sid: &str, expires: i64, now: i64) -> bool {
+        let Some(slot) = self.live_slot(sid, now) else {
+            return false;
+        };
+        let record = self.records.get_mut(self.slots[slot as usize].place);
+        if !session_record::set_cookie_expires(record, expires) {
+            return false;
+        }
+        self.set_expiry(slot, expires);
+        true
+    }
+
     pub fn destroy(&mut self, sid: &str) {
         if let Some(slot) = self.find(sid.as_bytes()) {
             self.remove(slot);
@@ -496,6 +511,22 @@ mod tests {
             Some(r#"{"cookie":{"x":2},"n":1}"#)
         );
         assert!(!map.touch("missing", "{}", None, NOW));
+    }
+
+    #[test]
+    fn touch_expires_moves_the_cookie_date_and_the_expiry() {
+        let mut map = SessionMap::new(None);
+        let json = r#"{"cookie":{"originalMaxAge":9,"expires":"1970-01-01T00:16:40.010Z"},"n":1}"#;
+        map.set("a", json, Some(NOW + 10));
+        assert!(map.touch_expires("a", NOW + 5_000, NOW));
+        assert_eq!(
+            map.get("a", NOW + 4_000).as_deref(),
+            Some(r#"{"cookie":{"originalMaxAge":9,"expires":"1970-01-01T00:16:45.000Z"},"n":1}"#)
+        );
+        assert_eq!(map.len(NOW + 5_000), 0);
+        map.set("b", r#"{"cookie":{"path":"/"}}"#, None);
+        assert!(!map.touch_expires("b", NOW + 5_000, NOW));
+        assert!(!map.touch_expires("missing", NOW, NOW));
     }
 
     #[test]

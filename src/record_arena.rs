@@ -70,6 +70,15 @@ impl RecordArena {
         self.entry(place).map_or(&[][..], |(_, record, _)| record)
     }
 
+    /// The record at `place`, to change in place (its length stays).
+    pub fn get_mut(&mut self, place: Place) -> &mut [u8] {
+        let Some((_, record, size)) = self.entry(place) else {
+            return &mut [];
+        };
+        let (len, start) = (record.len(), place.offset as usize + size - record.len());
+        &mut self.pages[place.page as usize].bytes[start..start + len]
+    }
+
     pub fn remove(&mut self, place: Place) {
         let Some((_, _, size)) = self.entry(place) else {
             return;

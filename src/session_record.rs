@@ -42,6 +42,10 @@ const DATE: u8 = 0x1e;
 /// The rest of the part is stored unpacked.
 const RAW: u8 = 0x1f;
 const QUOTED_DATE_LEN: usize = 26;
+/// The marker of `,"expires":`.
+const EXPIRES_TOKEN: u8 = 3;
+/// The first instant of the year 10000: later dates are not packed.
+const MAX_PACKED_DATE: i64 = 253_402_300_800_000;
 
 /// Appends `text` packed.
 pub fn pack_into(text: &[u8], out: &mut Vec<u8>) {
@@ -327,6 +331,30 @@ fn encode_parts(
     out.extend_from_slice(&parts);
 }
 
+/// Sets the cookie's `expires` to `ms` in place, when the cookie holds it as a
+/// packed date (as every cookie this store wrote does); false otherwise.
+pub fn set_cookie_expires(record: &mut [u8], ms: i64) -> bool {
+    if !(0..MAX_PACKED_DATE).contains(&ms) {
+        return false;
+    }
+    let cookie = layout(record).cookie;
+    let part = &record[cookie.clone()];
+    let mut i = 0;
+    while i < part.len() {
+        match part[i] {
+            RAW => return false,
+            DATE => i += 7,
+            EXPIRES_TOKEN if part.get(i + 1) == Some(&DATE) && i + 8 <= part.len() => {
+                let at = cookie.start + i + 2;
+                record[at..at + 6].copy_from_slice(&ms.to_be_bytes()[2..]);
+                return true;
+            }
+            _ => i += 1,
+        }
+    }
+    false
+}
+
 /// The session ID a record holds.
 pub fn id(record: &[u8]) -> &[u8] {
     &record[layout(record).id]
@@ -379,6 +407,25 @@ mod tests {
         }
         assert_eq!(round_trip(r#""2028-02-29T10:11:12.013Z""#).len(), 7);
         assert_eq!(round_trip(r#""2026-02-29T10:11:12.013Z""#).len(), 26);
+    }
+
+    #[test]
+    fn expires_changes_in_place() {
+        let member = crate::json_object::find_member(SESSION, "cookie").unwrap();
+        let mut record = Vec::new();
+        encode("sid", SESSION, Some(member.value), &mut record);
+        let later = 1_900_000_000_123;
+        assert!(set_cookie_expires(&mut record, later));
+        assert_eq!(
+            json(&record),
+            SESSION.replace("2026-11-27T12:28:12.050Z", "2030-03-17T17:46:40.123Z")
+        );
+        assert!(!set_cookie_expires(&mut record, MAX_PACKED_DATE));
+        let mut bare = Vec::new();
+        let no_expiry = r#"{"cookie":{"path":"/"},"expires":"2026-11-27T12:28:12.050Z"}"#;
+        let member = crate::json_object::find_member(no_expiry, "cookie").unwrap();
+        encode("sid", no_expiry, Some(member.value), &mut bare);
+        assert!(!set_cookie_expires(&mut bare, later));
     }
 
     #[test]

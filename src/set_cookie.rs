@@ -131,16 +131,39 @@ fn is_valid_domain(domain: &str) -> bool {
 /// `encodeURIComponent`: everything but `A-Z a-z 0-9 - _ . ! ~ * ' ( )` as `%XX`.
 pub fn encode_component(value: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &byte in value.as_bytes() {
-        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(byte >> 4)] as char);
-            out.push(HEX[usize::from(byte & 0xf)] as char);
+    let bytes = value.as_bytes();
+    let mut run = 0;
+    for (i, &byte) in bytes.iter().enumerate() {
+        if UNRESERVED[usize::from(byte)] {
+            continue;
         }
+        // A run of unreserved bytes is ASCII, so it is whole characters.
+        if run < i {
+            out.push_str(&value[run..i]);
+        }
+        out.push('%');
+        out.push(HEX[usize::from(byte >> 4)] as char);
+        out.push(HEX[usize::from(byte & 0xf)] as char);
+        run = i + 1;
     }
+    out.push_str(&value[run..]);
 }
+
+/// The bytes `encodeURIComponent` leaves as they are.
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            );
+        b += 1;
+    }
+    table
+};
 
 /// The largest distance from the epoch a JavaScript `Date` can hold, in ms.
 const MAX_DATE_MS: f64 = 8.64e15;
@@ -158,21 +181,36 @@ pub fn write_http_date(ms: f64, out: &mut String) -> Option<()> {
     let days = ms.div_euclid(86_400_000);
     let secs_of_day = ms.rem_euclid(86_400_000) / 1000;
     let (year, month, day) = civil_from_days(days);
-    let weekday = DAYS[days.rem_euclid(7) as usize];
-    let year_text = if year < 0 {
-        format!("-{:04}", -year)
+    out.push_str(DAYS[days.rem_euclid(7) as usize]);
+    out.push_str(", ");
+    push_two_digits(out, day);
+    out.push(' ');
+    out.push_str(MONTHS[(month - 1) as usize]);
+    out.push(' ');
+    if year < 0 {
+        out.push('-');
+    }
+    // Four digits at least, as toUTCString pads them.
+    let year = year.unsigned_abs();
+    if year >= 10_000 {
+        write!(out, "{year}").ok()?;
     } else {
-        format!("{year:04}")
-    };
-    write!(
-        out,
-        "{weekday}, {day:02} {} {year_text} {:02}:{:02}:{:02} GMT",
-        MONTHS[(month - 1) as usize],
-        secs_of_day / 3600,
-        secs_of_day / 60 % 60,
-        secs_of_day % 60
-    )
-    .ok()
+        push_two_digits(out, (year / 100) as i64);
+        push_two_digits(out, (year % 100) as i64);
+    }
+    out.push(' ');
+    push_two_digits(out, secs_of_day / 3600);
+    out.push(':');
+    push_two_digits(out, secs_of_day / 60 % 60);
+    out.push(':');
+    push_two_digits(out, secs_of_day % 60);
+    out.push_str(" GMT");
+    Some(())
+}
+
+fn push_two_digits(out: &mut String, n: i64) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's

@@ -34,10 +34,15 @@ impl Signer {
     /// `value.signature` signed with the first secret.
     pub fn sign(&self, value: &str) -> String {
         let mut signed = String::with_capacity(value.len() + 44);
-        signed.push_str(value);
-        signed.push('.');
-        STANDARD_NO_PAD.encode_string(mac(&self.keys[0], value), &mut signed);
+        self.sign_into(value, &mut signed);
         signed
+    }
+
+    /// Appends `value.signature` to `out`.
+    pub fn sign_into(&self, value: &str, out: &mut String) {
+        out.push_str(value);
+        out.push('.');
+        STANDARD_NO_PAD.encode_string(mac(&self.keys[0], value), out);
     }
 
     /// The value of `value.signature` when the signature matches one of the secrets.

@@ -131,7 +131,9 @@ impl SessionCookieCodec {
         same_site: Option<String>,
     ) -> Result<String> {
         guarded(|| {
-            let signed = format!("s:{}", self.signer.sign(&id));
+            let mut signed = String::with_capacity(id.len() + 46);
+            signed.push_str("s:");
+            self.signer.sign_into(&id, &mut signed);
             let attributes = CookieAttributes {
                 expires,
                 domain: domain.as_deref(),

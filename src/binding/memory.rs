@@ -57,6 +57,20 @@ impl NativeMemoryStore {
         })
     }
 
+    /// A touch that changes nothing in the cookie but `expires` (ms since the
+    /// epoch): patched in place. `false` means do a full `touch` instead.
+    #[napi]
+    pub fn touch_expires(&mut self, sid: String, expires: f64, now: f64) -> Result<bool> {
+        guarded(|| {
+            let Some(expires) = to_millis(expires) else {
+                return Ok(false);
+            };
+            Ok(self
+                .sessions
+                .touch_expires(&sid, expires, to_millis(now).unwrap_or(i64::MIN)))
+        })
+    }
+
     #[napi]
     pub fn destroy(&mut self, sid: String) -> Result<()> {
         guarded(|| {
