@@ -20,6 +20,11 @@ export declare class NativeMemoryStore {
   /** `expires`: when the session expires (ms since the epoch), `NaN` for never. */
   set(sid: string, json: string, expires: number): void
   touch(sid: string, cookieJson: string, expires: number, now: number): boolean
+  /**
+   * A touch that changes nothing in the cookie but `expires` (ms since the
+   * epoch): patched in place. `false` means do a full `touch` instead.
+   */
+  touchExpires(sid: string, expires: number, now: number): boolean
   destroy(sid: string): void
   clear(): void
   length(now: number): number
