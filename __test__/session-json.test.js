@@ -103,6 +103,8 @@ describe('dataPartOf', () => {
   it('splits stored JSON at the end of its cookie', () => {
     const json = JSON.stringify({ cookie: { path: '/', note: '},"x":1' }, a: [1] })
     assert.equal(dataPartOf(json, JSON.parse(json).cookie), ',"a":[1]}')
+    const nested = '{"cookie":{"a":{"b":"}"}},"x":2}'
+    assert.equal(dataPartOf(nested, JSON.parse(nested).cookie), ',"x":2}')
     const only = '{"cookie":{"path":"/"}}'
     assert.equal(dataPartOf(only, JSON.parse(only).cookie), '}')
   })

@@ -50,10 +50,36 @@ function firstKey (object) {
  */
 function dataPartOf (json, storedCookie) {
   if (typeof json !== 'string' || !json.startsWith(COOKIE_PREFIX)) return undefined
-  const cookieText = JSON.stringify(storedCookie)
-  if (cookieText === undefined || !json.startsWith(cookieText, COOKIE_PREFIX.length)) return undefined
-  const data = json.slice(COOKIE_PREFIX.length + cookieText.length)
+  const cookieEnd = flatObjectEnd(json, COOKIE_PREFIX.length)
+  let data
+  if (cookieEnd !== -1) {
+    data = json.slice(cookieEnd)
+  } else {
+    // Not a flat object: where JSON.stringify would have ended it.
+    const cookieText = JSON.stringify(storedCookie)
+    if (cookieText === undefined || !json.startsWith(cookieText, COOKIE_PREFIX.length)) return undefined
+    data = json.slice(COOKIE_PREFIX.length + cookieText.length)
+  }
   return data === '}' || data.charCodeAt(0) === 44 /* , */ ? data : undefined
+}
+
+// The end of the object at `start` in `text` when it holds no object and no
+// escape: then every quote delimits a string, and the first `}` after an even
+// number of them closes it. -1 when that does not hold.
+function flatObjectEnd (text, start) {
+  if (text.charCodeAt(start) !== 123 /* { */) return -1
+  let quotes = 0
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      quotes++
+    } else if (c === 92 /* \ */ || c === 123 /* { */) {
+      return -1
+    } else if (c === 125 /* } */ && (quotes & 1) === 0) {
+      return i + 1
+    }
+  }
+  return -1
 }
 
 /** `JSON.stringify(cookie)`, the fast way for a plain `Cookie`. */
