@@ -321,7 +321,7 @@ function session (options) {
           if (MemoryStore.hasNative(store, 'touch')) {
             try {
               // Only the expiry moved since the load: the store patches it in place.
-              const storedCookie = sess === tracker.loaded ? tracker.loadedCookie : undefined
+              const storedCookie = sess === tracker.loaded ? tracker.original.storedCookie : undefined
               MemoryStore.touchNow(store, req.sessionID, tracker.raw(sess), storedCookie)
             } catch (err) {
               defer(next, err)
@@ -362,10 +362,7 @@ function session (options) {
       // A native store gave the JSON text; for other stores it is made only if
       // the session is about to change (see lib/tracking.js).
       tracker.original = tracker.snapshot(json, storedCookie)
-      if (json !== undefined) {
-        tracker.loaded = req.session
-        tracker.loadedCookie = storedCookie
-      }
+      if (json !== undefined) tracker.loaded = req.session
 
       if (!resaveSession) {
         tracker.saved = tracker.original

@@ -35,10 +35,9 @@ class SessionTracker {
     // originalHash and savedHash).
     this.original = null
     this.saved = null
-    // The session as loaded from a native store and its stored cookie (parsed),
-    // so a touch that changes only the expiry can be done in place.
+    // The session as loaded from a native store (`original` has its stored
+    // cookie), so a touch that changes only the expiry can be done in place.
     this.loaded = undefined
-    this.loadedCookie = undefined
     this.rootHandler = new SessionWatcher(this)
     this.nestedHandler = null
     this.nestedProxies = null

@@ -318,17 +318,28 @@ fn encode_parts(
     rest: impl FnOnce(&mut Vec<u8>),
     out: &mut Vec<u8>,
 ) {
-    let mut parts = Vec::with_capacity(256);
-    prefix(&mut parts);
-    let prefix_len = parts.len();
-    cookie(&mut parts);
-    let cookie_len = parts.len() - prefix_len;
-    rest(&mut parts);
     push_varint(out, id.len());
     out.extend_from_slice(id);
-    push_varint(out, prefix_len);
-    push_varint(out, cookie_len);
-    out.extend_from_slice(&parts);
+    // The parts go straight into `out`; their lengths, known afterwards, are
+    // slipped in before them.
+    let lengths_at = out.len();
+    prefix(out);
+    let prefix_len = out.len() - lengths_at;
+    cookie(out);
+    let cookie_len = out.len() - lengths_at - prefix_len;
+    rest(out);
+    let mut lengths = [0u8; 20];
+    let mut n = 0;
+    for mut value in [prefix_len, cookie_len] {
+        while value >= 0x80 {
+            lengths[n] = (value as u8) | 0x80;
+            value >>= 7;
+            n += 1;
+        }
+        lengths[n] = value as u8;
+        n += 1;
+    }
+    out.splice(lengths_at..lengths_at, lengths[..n].iter().copied());
 }
 
 /// Sets the cookie's `expires` to `ms` in place, when the cookie holds it as a
