@@ -85,7 +85,7 @@ impl RecordArena {
         };
         let page = place.page;
         let p = &mut self.pages[page as usize];
-        p.live -= size;
+        p.live = p.live.saturating_sub(size);
         if Some(page) == self.current {
             return;
         }
