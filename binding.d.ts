@@ -80,9 +80,14 @@ export declare class SessionCookieCodec {
   /**
    * The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
    * as arguments, not an object, because this runs on every response that
-   * sets the cookie.
+   * sets the cookie; they are kept for `setCookieExpiring`.
    */
   setCookie(id: string, expires: number | undefined | null, domain: string | undefined | null, path: string | undefined | null, httpOnly: boolean, secure: boolean, partitioned: boolean, priority?: string | undefined | null, sameSite?: string | undefined | null): string
+  /**
+   * `setCookie` with the attributes of the last call and a new expiry; `null`
+   * when there was no successful call yet.
+   */
+  setCookieExpiring(id: string, expires?: number | undefined | null): string | null
 }
 
 /**

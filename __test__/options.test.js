@@ -104,6 +104,31 @@ describe('cookie options', () => {
     }
   })
 
+  it('writes each response\'s own attributes when they change between responses', async () => {
+    const app = express()
+    app.use(session({ secret: 's', resave: false, saveUninitialized: true, cookie: { maxAge: 60000 } }))
+    app.use((req, res) => {
+      if (req.query.domain) req.session.cookie.domain = req.query.domain
+      if (req.query.strict) req.session.cookie.sameSite = 'strict'
+      res.end()
+    })
+    const server = await listen(app)
+    try {
+      const asked = ['', '?domain=example.com', '?domain=example.com', '', '?strict=1', '', '?domain=example.org&strict=1']
+      for (const query of asked) {
+        const { attributes } = parseSetCookie((await send(server.url + '/' + query)).setCookie[0])
+        const params = new URLSearchParams(query)
+        assert.equal(attributes.domain, params.get('domain') || undefined, query)
+        assert.equal(attributes.samesite, params.get('strict') ? 'Strict' : undefined, query)
+        assert.equal(attributes.path, '/')
+        assert.equal(attributes.httponly, true)
+        assert.ok(Date.parse(attributes.expires) > Date.now(), query)
+      }
+    } finally {
+      await server.close()
+    }
+  })
+
   it('uses `key` as the legacy name of `name`', async () => {
     const server = await listen(appWith(session({ secret: 's', key: 'legacy.sid', resave: false, saveUninitialized: true }), (req, res) => res.end()))
     try {

@@ -113,26 +113,37 @@ function serializeCookie (name, value, attributes) {
 /**
  * The signed session cookie for `Set-Cookie`. `cookie` is a `Cookie` or
  * anything with the same fields. Runs on every response that sets the cookie,
- * so the attributes go as arguments and nothing is allocated around the call.
+ * so the attributes go as arguments, and only when they differ from the last
+ * ones this codec wrote (they rarely change): otherwise only the expiry goes.
  */
 function sessionSetCookie (codec, id, cookie) {
   const c = cookie instanceof Cookie ? cookie : (cookie && cookie.data) || {}
+  const expires = expiresMillis(c.expires)
+  const domain = optionalString(c.domain)
+  const path = optionalString(c.path)
+  const httpOnly = Boolean(c.httpOnly)
+  const secure = Boolean(c.secure)
+  const partitioned = Boolean(c.partitioned)
+  const priority = optionalString(c.priority)
+  const sameSite = sameSiteValue(c.sameSite)
+  const last = codec[kLastAttributes]
   try {
-    return codec.setCookie(
-      String(id),
-      expiresMillis(c.expires),
-      optionalString(c.domain),
-      optionalString(c.path),
-      Boolean(c.httpOnly),
-      Boolean(c.secure),
-      Boolean(c.partitioned),
-      optionalString(c.priority),
-      sameSiteValue(c.sameSite)
-    )
+    if (last !== undefined && last.domain === domain && last.path === path &&
+        last.httpOnly === httpOnly && last.secure === secure && last.partitioned === partitioned &&
+        last.priority === priority && last.sameSite === sameSite) {
+      const header = codec.setCookieExpiring(String(id), expires)
+      if (header !== null) return header
+    }
+    const header = codec.setCookie(String(id), expires, domain, path, httpOnly, secure, partitioned,
+      priority, sameSite)
+    codec[kLastAttributes] = { domain, path, httpOnly, secure, partitioned, priority, sameSite }
+    return header
   } catch (err) {
     throw asTypeError(err)
   }
 }
+
+const kLastAttributes = Symbol('express-session-rs.lastCookieAttributes')
 
 // The native side reports invalid attributes as plain Errors; express-session
 // users get TypeErrors from the `cookie` package, so they still do.

@@ -75,6 +75,35 @@ pub fn session_digest_of(json: String) -> Result<String> {
 pub struct SessionCookieCodec {
     name: String,
     signer: Signer,
+    /// The attributes of the last `setCookie`, for `setCookieExpiring`.
+    last: Option<OwnedAttributes>,
+}
+
+/// Cookie attributes kept between calls: they rarely change from one response
+/// to the next, so JS sends them again only when they do.
+struct OwnedAttributes {
+    domain: Option<String>,
+    path: Option<String>,
+    http_only: bool,
+    secure: bool,
+    partitioned: bool,
+    priority: Option<String>,
+    same_site: Option<String>,
+}
+
+impl OwnedAttributes {
+    fn with_expires(&self, expires: Option<f64>) -> CookieAttributes<'_> {
+        CookieAttributes {
+            expires,
+            domain: self.domain.as_deref(),
+            path: self.path.as_deref(),
+            http_only: self.http_only,
+            secure: self.secure,
+            partitioned: self.partitioned,
+            priority: self.priority.as_deref(),
+            same_site: self.same_site.as_deref(),
+        }
+    }
 }
 
 #[napi]
@@ -92,7 +121,11 @@ impl SessionCookieCodec {
                 .collect();
             let signer = Signer::new(&keys)
                 .map_err(|_| invalid_arg("secret option array must contain one or more strings"))?;
-            Ok(SessionCookieCodec { name, signer })
+            Ok(SessionCookieCodec {
+                name,
+                signer,
+                last: None,
+            })
         })
     }
 
@@ -115,11 +148,11 @@ impl SessionCookieCodec {
 
     /// The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
     /// as arguments, not an object, because this runs on every response that
-    /// sets the cookie.
+    /// sets the cookie; they are kept for `setCookieExpiring`.
     #[allow(clippy::too_many_arguments)]
     #[napi]
     pub fn set_cookie(
-        &self,
+        &mut self,
         id: String,
         expires: Option<f64>,
         domain: Option<String>,
@@ -131,25 +164,43 @@ impl SessionCookieCodec {
         same_site: Option<String>,
     ) -> Result<String> {
         guarded(|| {
-            let mut signed = String::with_capacity(id.len() + 46);
-            signed.push_str("s:");
-            self.signer.sign_into(&id, &mut signed);
-            let attributes = CookieAttributes {
-                expires,
-                domain: domain.as_deref(),
-                path: path.as_deref(),
+            let attributes = OwnedAttributes {
+                domain,
+                path,
                 http_only,
                 secure,
                 partitioned,
-                priority: priority.as_deref(),
-                same_site: same_site.as_deref(),
+                priority,
+                same_site,
             };
-            serialize(&self.name, &signed, &attributes)
+            let header = self.signed_cookie(&id, &attributes.with_expires(expires))?;
+            self.last = Some(attributes);
+            Ok(header)
+        })
+    }
+
+    /// `setCookie` with the attributes of the last call and a new expiry; `null`
+    /// when there was no successful call yet.
+    #[napi]
+    pub fn set_cookie_expiring(&self, id: String, expires: Option<f64>) -> Result<Option<String>> {
+        guarded(|| {
+            let Some(last) = &self.last else {
+                return Ok(None);
+            };
+            self.signed_cookie(&id, &last.with_expires(expires))
+                .map(Some)
         })
     }
 }
 
 impl SessionCookieCodec {
+    fn signed_cookie(&self, id: &str, attributes: &CookieAttributes) -> Result<String> {
+        let mut signed = String::with_capacity(id.len() + 46);
+        signed.push_str("s:");
+        self.signer.sign_into(id, &mut signed);
+        serialize(&self.name, &signed, attributes)
+    }
+
     fn unsign_value<'a>(&self, value: &'a str) -> Option<&'a str> {
         self.signer.unsign(value.strip_prefix("s:")?)
     }
