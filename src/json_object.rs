@@ -1,6 +1,6 @@
 //! Just enough JSON to work on the top level of a serialized session object:
 //! finding one member (`"cookie":{...}`) to leave it out of the digest or to
-//! replace it on touch. User data is never parsed or rewritten.
+//! split a stored session around it. User data is never parsed or rewritten.
 
 use std::ops::Range;
 
@@ -58,35 +58,6 @@ pub fn find_member(text: &str, key: &str) -> Option<Member> {
             None => return None,
         }
     }
-}
-
-/// `text` with the top-level member `key` set to `value`: replaced in place when
-/// present, appended last otherwise. `None` when `text` is not an object.
-pub fn with_member(text: &str, key: &str, value: &str) -> Option<String> {
-    if let Some(member) = find_member(text, key) {
-        let mut out = String::with_capacity(text.len() + value.len());
-        out.push_str(&text[..member.value.start]);
-        out.push_str(value);
-        out.push_str(&text[member.value.end..]);
-        return Some(out);
-    }
-    let trimmed = text.trim_end();
-    let body = trimmed.strip_suffix('}')?;
-    if !text.trim_start().starts_with('{') {
-        return None;
-    }
-    let empty = body.trim_start().trim_start_matches('{').trim().is_empty();
-    let mut out = String::with_capacity(text.len() + key.len() + value.len() + 4);
-    out.push_str(body);
-    if !empty {
-        out.push(',');
-    }
-    out.push('"');
-    out.push_str(key);
-    out.push_str("\":");
-    out.push_str(value);
-    out.push('}');
-    Some(out)
 }
 
 fn skip_whitespace(bytes: &[u8], mut i: usize) -> usize {
@@ -193,22 +164,5 @@ mod tests {
         ] {
             assert_eq!(find_member(text, "cookie"), None, "{text}");
         }
-    }
-
-    #[test]
-    fn replaces_or_appends_a_member() {
-        assert_eq!(
-            with_member(r#"{"a":1,"cookie":{"x":1},"b":2}"#, "cookie", "{}").unwrap(),
-            r#"{"a":1,"cookie":{},"b":2}"#
-        );
-        assert_eq!(
-            with_member(r#"{"a":1}"#, "cookie", "{}").unwrap(),
-            r#"{"a":1,"cookie":{}}"#
-        );
-        assert_eq!(
-            with_member("{}", "cookie", "{}").unwrap(),
-            r#"{"cookie":{}}"#
-        );
-        assert_eq!(with_member("[]", "cookie", "{}"), None);
     }
 }

@@ -25,17 +25,17 @@ pub struct CookieOptions {
 }
 
 impl CookieOptions {
-    fn attributes(&self) -> CookieAttributes<'_> {
-        CookieAttributes {
-            expires: self.expires,
-            domain: self.domain.as_deref(),
-            path: self.path.as_deref(),
+    fn split(self) -> (Option<f64>, OwnedAttributes) {
+        let attributes = OwnedAttributes {
+            domain: self.domain,
+            path: self.path,
             http_only: self.http_only.unwrap_or(false),
             secure: self.secure.unwrap_or(false),
             partitioned: self.partitioned.unwrap_or(false),
-            priority: self.priority.as_deref(),
-            same_site: self.same_site.as_deref(),
-        }
+            priority: self.priority,
+            same_site: self.same_site,
+        };
+        (self.expires, attributes)
     }
 }
 
@@ -47,7 +47,10 @@ fn serialize(name: &str, value: &str, attributes: &CookieAttributes) -> Result<S
 /// Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
 #[napi]
 pub fn serialize_cookie(name: String, value: String, options: CookieOptions) -> Result<String> {
-    guarded(|| serialize(&name, &value, &options.attributes()))
+    guarded(|| {
+        let (expires, attributes) = options.split();
+        serialize(&name, &value, &attributes.with_expires(expires))
+    })
 }
 
 /// A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters).
