@@ -38,26 +38,13 @@ export declare class NativeMemoryStore {
 }
 
 export declare class NativeRedisStore {
-  constructor(options: RedisStoreOptions)
-  /** The session's JSON text, or `null`. */
-  get(sid: string): Promise<string | null>
   /**
-   * Writes the session to live until `expires` (ms since the epoch, the
-   * cookie's expiry), or for `ttl` seconds when there is none. A lifetime
-   * of zero or less deletes it, as connect-redis does; `expire: false`
-   * (connect-redis's `disableTTL`) writes it without an expiry.
+   * `on_replies` receives arrays of `RedisReply`. It must not hold on to
+   * this object: the threadsafe function keeps it alive.
    */
-  set(sid: string, json: string, expires: number | undefined | null, ttl: number, expire: boolean): Promise<void>
-  /** Resets the session's time to live (`EXPIRE`), computed as for `set`. */
-  touch(sid: string, expires: number | undefined | null, ttl: number): Promise<void>
-  destroy(sid: string): Promise<void>
-  /** The IDs of every stored session (SCAN, on every primary of a cluster). */
-  ids(): Promise<Array<string>>
-  all(): Promise<Array<StoredSession>>
-  clear(): Promise<void>
-  ping(): Promise<void>
-  /** Closes the connection; later calls fail. */
-  close(): Promise<void>
+  constructor(options: RedisStoreOptions, onReplies: (arg: Array<RedisReply>) => void)
+  /** Queues commands; their replies come through `on_replies`. */
+  submit(commands: Array<RedisCommand>): void
 }
 
 /**
@@ -120,6 +107,45 @@ export declare function decodeCookieValue(value: string): string
 /** A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters). */
 export declare function generateSessionId(): string
 
+/**
+ * One command. `set` and `touch` live until `expires` (ms since the epoch,
+ * the cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
+ * zero or less deletes the session, as connect-redis does. `expire: false`
+ * (connect-redis's `disableTTL`) makes `set` write without an expiry.
+ */
+export interface RedisCommand {
+  seq: number
+  op: RedisOp
+  sid?: string
+  json?: string
+  expires?: number
+  ttl?: number
+  expire?: boolean
+}
+
+export declare const enum RedisOp {
+  Get = 'get',
+  Set = 'set',
+  Touch = 'touch',
+  Destroy = 'destroy',
+  Ids = 'ids',
+  All = 'all',
+  Clear = 'clear',
+  Ping = 'ping',
+  Close = 'close',
+}
+
+/**
+ * The outcome of command `seq`: `error`, or `value` (text or absent), or
+ * `values` (`ids`; `all` as id, json, id, json, ...).
+ */
+export interface RedisReply {
+  seq: number
+  error?: string
+  value?: string
+  values?: Array<string>
+}
+
 /** Options of the native Redis store; the JS `RedisStore` fills in defaults. */
 export interface RedisStoreOptions {
   url: string
@@ -140,9 +166,3 @@ export declare function serializeCookie(name: string, value: string, options: Co
 
 /** The dirty-check digest of a serialized session (its `cookie` left out). */
 export declare function sessionDigestOf(json: string): string
-
-/** One session returned by `all`. */
-export interface StoredSession {
-  id: string
-  json: string
-}

@@ -841,5 +841,6 @@ module.exports.SessionCookieCodec = nativeBinding.SessionCookieCodec
 module.exports.__panicForTests = nativeBinding.__panicForTests
 module.exports.decodeCookieValue = nativeBinding.decodeCookieValue
 module.exports.generateSessionId = nativeBinding.generateSessionId
+module.exports.RedisOp = nativeBinding.RedisOp
 module.exports.serializeCookie = nativeBinding.serializeCookie
 module.exports.sessionDigestOf = nativeBinding.sessionDigestOf

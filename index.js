@@ -457,15 +457,15 @@ function session (options) {
       return
     }
 
-    // The native RedisStore answers with a Promise from tokio and the JSON text.
+    // The native RedisStore answers with the JSON text.
     if (store instanceof RedisStore && store.get === nativeRedisGet) {
-      store[RedisStore.kRedis].get(req.sessionID).then(loaded, function onfailed (err) {
-        debug('error %j', err)
-        RedisStore.checkHealth(store)
-        return err
-      }).then(function (err) {
-        // Outside the promise chain: what the app throws is not a rejection.
-        process.nextTick(next, err)
+      RedisStore.getJson(store, req.sessionID, function (err, json) {
+        if (err) {
+          debug('error %j', err)
+          next(err)
+          return
+        }
+        next(loaded(json))
       })
       return
     }

@@ -1,8 +1,8 @@
 'use strict'
 
 // The native Redis store: connect-redis's options and data format, with the IO
-// in Rust on tokio. Its methods take express-session's callbacks, or return a
-// Promise without one. After a failed command it checks the server: if Redis
+// in Rust on tokio, on a thread of its own. Its methods take express-session's
+// callbacks, or return a Promise without one. After a failed command it checks the server: if Redis
 // is away it emits `disconnect` (the middleware then serves requests without a
 // session) and probes until it answers, then emits `connect`.
 
@@ -13,6 +13,7 @@ const { jsonOf } = require('./serialized')
 
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
+const kQueue = Symbol('express-session-rs.redis-queue')
 
 const defaults = {
   url: 'redis://127.0.0.1:6379',
@@ -60,6 +61,10 @@ function RedisStore (options) {
   this.disableTouch = Boolean(opts.disableTouch)
   this.scanCount = opts.scanCount
 
+  // The reply handler must not reach this store (the native side keeps it
+  // alive), so it closes over the queue alone.
+  const queue = new CommandQueue()
+  Object.defineProperty(this, kQueue, { value: queue })
   Object.defineProperty(this, kRedis, {
     value: new native.NativeRedisStore({
       url: String(opts.url),
@@ -68,60 +73,61 @@ function RedisStore (options) {
       scanCount: opts.scanCount,
       connectTimeout: opts.connectTimeout,
       commandTimeout: opts.commandTimeout
-    })
+    }, queue.deliver.bind(queue))
   })
   Object.defineProperty(this, kHealth, {
-    value: { down: false, checking: false, timer: null, interval: opts.probeInterval }
+    value: { down: false, checking: false, closed: false, timer: null, interval: opts.probeInterval }
   })
 }
 
 util.inherits(RedisStore, Store)
 
 RedisStore.prototype.get = function get (sid, callback) {
-  return settle(this, this[kRedis].get(String(sid)).then(parseSession), callback)
+  return send(this, { op: 'get', sid: String(sid) }, parsedSession, callback)
 }
 
 RedisStore.prototype.set = function set (sid, session, callback) {
-  const write = new Promise((resolve) => {
+  let command
+  try {
     const { expires, ttl } = lifetimeOf(this, session)
-    resolve(this[kRedis].set(String(sid), jsonOf(session), expires, ttl, !this.disableTTL))
-  })
-  return settle(this, write, callback)
+    command = { op: 'set', sid: String(sid), json: jsonOf(session), expires, ttl, expire: !this.disableTTL }
+  } catch (err) {
+    return failed(err, callback)
+  }
+  return send(this, command, nothing, callback)
 }
 
 RedisStore.prototype.touch = function touch (sid, session, callback) {
-  if (this.disableTouch || this.disableTTL) return settle(this, Promise.resolve(), callback)
-  const write = new Promise((resolve) => {
+  if (this.disableTouch || this.disableTTL) return failed(null, callback)
+  let command
+  try {
     const { expires, ttl } = lifetimeOf(this, session)
-    resolve(this[kRedis].touch(String(sid), expires, ttl))
-  })
-  return settle(this, write, callback)
+    command = { op: 'touch', sid: String(sid), expires, ttl }
+  } catch (err) {
+    return failed(err, callback)
+  }
+  return send(this, command, nothing, callback)
 }
 
 RedisStore.prototype.destroy = function destroy (sid, callback) {
-  return settle(this, this[kRedis].destroy(String(sid)), callback)
+  return send(this, { op: 'destroy', sid: String(sid) }, nothing, callback)
 }
 
 RedisStore.prototype.clear = function clear (callback) {
-  return settle(this, this[kRedis].clear(), callback)
+  return send(this, { op: 'clear' }, nothing, callback)
 }
 
 RedisStore.prototype.length = function length (callback) {
-  return settle(this, this[kRedis].ids().then((ids) => ids.length), callback)
+  return send(this, { op: 'ids' }, (reply) => reply.values.length, callback)
 }
 
 RedisStore.prototype.ids = function ids (callback) {
-  return settle(this, this[kRedis].ids(), callback)
+  return send(this, { op: 'ids' }, (reply) => reply.values, callback)
 }
 
 /** Every session, each with its `id`, as connect-redis returns them. */
 RedisStore.prototype.all = function all (callback) {
-  const sessions = this[kRedis].all().then((stored) => stored.map(({ id, json }) => {
-    const sess = JSON.parse(json)
-    sess.id = id
-    return sess
-  }))
-  return settle(this, sessions, callback)
+  return send(this, { op: 'all' }, sessionsWithIds, callback)
 }
 
 /** Closes the connection and stops probing; the store is unusable afterwards. */
@@ -129,42 +135,132 @@ RedisStore.prototype.close = function close (callback) {
   const health = this[kHealth]
   clearInterval(health.timer)
   health.timer = null
-  return settle(this, this[kRedis].close(), callback)
+  health.closed = true
+  return send(this, { op: 'close' }, nothing, callback)
 }
 
-function parseSession (json) {
-  return json === null ? null : JSON.parse(json)
+/** For the middleware: the session's JSON text (or null), unparsed. */
+function getJson (store, sid, callback) {
+  send(store, { op: 'get', sid }, storedText, callback)
+}
+
+// Commands wait in `batch` until the event loop's check phase, then cross to
+// Rust together: one call and one wake-up of the IO thread per loop turn.
+// Replies come back in batches too, matched to their callbacks by `seq`.
+class CommandQueue {
+  constructor () {
+    this.batch = []
+    this.waiting = new Map()
+    this.seq = 0
+  }
+
+  deliver (replies) {
+    for (const reply of replies) {
+      const entry = this.waiting.get(reply.seq)
+      if (entry === undefined) continue
+      this.waiting.delete(reply.seq)
+      if (reply.error != null) {
+        checkHealth(entry.store)
+        finish(entry.callback, new Error(reply.error))
+        continue
+      }
+      let value
+      try {
+        value = entry.answer(reply)
+      } catch (err) {
+        finish(entry.callback, err)
+        continue
+      }
+      finish(entry.callback, null, value)
+    }
+  }
+}
+
+function send (store, command, answer, callback) {
+  let promise
+  if (typeof callback !== 'function') {
+    promise = new Promise((resolve, reject) => {
+      callback = (err, value) => err ? reject(err) : resolve(value)
+    })
+  }
+  const queue = store[kQueue]
+  queue.seq = (queue.seq + 1) >>> 0
+  command.seq = queue.seq
+  queue.waiting.set(command.seq, { store, answer, callback })
+  queue.batch.push(command)
+  if (queue.batch.length === 1) setImmediate(flush, store)
+  return promise
+}
+
+function flush (store) {
+  const queue = store[kQueue]
+  const batch = queue.batch
+  queue.batch = []
+  try {
+    store[kRedis].submit(batch)
+  } catch (err) {
+    queue.deliver(batch.map(({ seq }) => ({ seq, error: err.message })))
+  }
+}
+
+// A callback runs to completion without cutting the batch short: what it
+// throws is rethrown on its own, as an uncaught exception.
+function finish (callback, err, value) {
+  try {
+    callback(err, value)
+  } catch (thrown) {
+    process.nextTick(rethrow, thrown)
+  }
+}
+
+function rethrow (err) {
+  throw err
+}
+
+// Callback when given one, else a Promise.
+function failed (err, callback) {
+  if (typeof callback === 'function') {
+    process.nextTick(callback, err)
+    return
+  }
+  return err ? Promise.reject(err) : Promise.resolve()
+}
+
+function nothing () {}
+
+function storedText (reply) {
+  return reply.value == null ? null : reply.value
+}
+
+function parsedSession (reply) {
+  return reply.value == null ? null : JSON.parse(reply.value)
+}
+
+function sessionsWithIds (reply) {
+  const sessions = []
+  for (let i = 0; i < reply.values.length; i += 2) {
+    const sess = JSON.parse(reply.values[i + 1])
+    sess.id = reply.values[i]
+    sessions.push(sess)
+  }
+  return sessions
 }
 
 // The cookie's expiry for Rust to turn into seconds, or the TTL itself when
 // `ttl` is a function.
 function lifetimeOf (store, session) {
-  if (typeof store.ttl === 'function') return { expires: null, ttl: Math.trunc(store.ttl(session)) }
+  if (typeof store.ttl === 'function') return { expires: undefined, ttl: Math.trunc(store.ttl(session)) }
   const expires = session && session.cookie && session.cookie.expires
   const ms = expires ? Number(new Date(expires)) : NaN
-  return { expires: Number.isFinite(ms) ? ms : null, ttl: Math.trunc(store.ttl) }
-}
-
-// Callback when given one (called outside the promise chain, so a throwing
-// callback is not turned into a rejection), else the Promise.
-function settle (store, promise, callback) {
-  const checked = promise.catch((err) => {
-    checkHealth(store)
-    throw err
-  })
-  if (typeof callback !== 'function') return checked
-  checked.then(
-    (value) => process.nextTick(callback, null, value),
-    (err) => process.nextTick(callback, err)
-  )
+  return { expires: Number.isFinite(ms) ? ms : undefined, ttl: Math.trunc(store.ttl) }
 }
 
 // After a failure: is Redis away? Then tell the middleware, and probe until back.
 function checkHealth (store) {
   const health = store[kHealth]
-  if (health.down || health.checking) return
+  if (health.down || health.checking || health.closed) return
   health.checking = true
-  store[kRedis].ping().then(() => {
+  send(store, { op: 'ping' }, nothing).then(() => {
     health.checking = false
   }, () => {
     health.checking = false
@@ -180,7 +276,7 @@ function probe (store) {
   const health = store[kHealth]
   if (health.checking) return
   health.checking = true
-  store[kRedis].ping().then(() => {
+  send(store, { op: 'ping' }, nothing).then(() => {
     health.checking = false
     if (!health.down) return
     health.down = false
@@ -197,5 +293,5 @@ function dropUndefined (object) {
 }
 
 module.exports = RedisStore
-module.exports.kRedis = kRedis
+module.exports.getJson = getJson
 module.exports.checkHealth = checkHealth

@@ -8,6 +8,7 @@ pub mod digest;
 pub mod json_object;
 pub mod memory_store;
 pub mod record_arena;
+pub mod redis_dispatch;
 pub mod redis_store;
 pub mod session_id;
 pub mod session_record;
@@ -19,3 +20,12 @@ pub mod binding;
 
 #[cfg(test)]
 mod properties;
+
+/// The message a panic carried, for the error that replaces it.
+pub(crate) fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}

@@ -1,7 +1,7 @@
 //! The Node.js surface of the crate, one file per concern. Every export runs
-//! inside `guarded` (async ones inside napi-rs's own unwind guard), so a Rust
-//! panic becomes a rejected Promise or a thrown JS Error instead of aborting
-//! the user's server.
+//! inside `guarded`, and every Redis command inside the IO thread's own guard,
+//! so a Rust panic becomes a thrown JS Error or an error reply instead of
+//! aborting the user's server.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -14,11 +14,7 @@ pub mod redis;
 
 pub(crate) fn guarded<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
-        let detail = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_string());
+        let detail = crate::panic_detail(payload.as_ref());
         Err(Error::new(
             Status::GenericFailure,
             format!("express-session-rs internal error: {detail}"),

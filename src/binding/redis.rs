@@ -1,14 +1,22 @@
-//! The native Redis store. Every method returns a Promise settled from tokio,
-//! so Redis IO and protocol work stay off the JS thread.
+//! The native Redis store. JS submits the commands of one event-loop turn in
+//! one call; the IO thread (`redis_dispatch`) sends the replies back through a
+//! single threadsafe function, which drains every reply that is ready when it
+//! runs. The threadsafe function keeps the event loop alive only while
+//! commands are outstanding.
 
-use std::sync::Arc;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::{Error, Result, Status};
+use napi::bindgen_prelude::Function;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{sys, Env, Result, Status};
 use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
-use crate::redis_store::{ttl_seconds, RedisConfig, RedisStore, StoreError};
+use crate::redis_dispatch::{Answer, Batch, Dispatcher, Reply, Request};
+use crate::redis_store::{ttl_seconds, RedisConfig, RedisStore};
 
 /// Options of the native Redis store; the JS `RedisStore` fills in defaults.
 #[napi(object, object_to_js = false)]
@@ -23,121 +31,234 @@ pub struct RedisStoreOptions {
     pub command_timeout: u32,
 }
 
-/// One session returned by `all`.
-#[napi(object)]
-pub struct StoredSession {
-    pub id: String,
-    pub json: String,
+#[napi(string_enum = "lowercase")]
+pub enum RedisOp {
+    Get,
+    Set,
+    Touch,
+    Destroy,
+    Ids,
+    All,
+    Clear,
+    Ping,
+    Close,
 }
 
-fn to_js_error(error: StoreError) -> Error {
-    Error::new(Status::GenericFailure, error.to_string())
+/// One command. `set` and `touch` live until `expires` (ms since the epoch,
+/// the cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
+/// zero or less deletes the session, as connect-redis does. `expire: false`
+/// (connect-redis's `disableTTL`) makes `set` write without an expiry.
+#[napi(object, object_to_js = false)]
+pub struct RedisCommand {
+    pub seq: u32,
+    pub op: RedisOp,
+    pub sid: Option<String>,
+    pub json: Option<String>,
+    pub expires: Option<f64>,
+    pub ttl: Option<i64>,
+    pub expire: Option<bool>,
+}
+
+/// The outcome of command `seq`: `error`, or `value` (text or absent), or
+/// `values` (`ids`; `all` as id, json, id, json, ...).
+#[napi(object, object_from_js = false)]
+pub struct RedisReply {
+    pub seq: u32,
+    pub error: Option<String>,
+    pub value: Option<String>,
+    pub values: Option<Vec<String>>,
+}
+
+impl From<Reply> for RedisReply {
+    fn from(reply: Reply) -> Self {
+        let mut js = RedisReply {
+            seq: reply.seq,
+            error: None,
+            value: None,
+            values: None,
+        };
+        match reply.outcome {
+            Ok(Answer::Done) => {}
+            Ok(Answer::Text(text)) => js.value = text,
+            Ok(Answer::Texts(texts)) => js.values = Some(texts),
+            Err(message) => js.error = Some(message),
+        }
+        js
+    }
+}
+
+type RepliesReady = ThreadsafeFunction<(), (), Vec<RedisReply>, Status, false, true>;
+
+/// What the IO thread and the JS thread share.
+struct Mailbox {
+    replies: Mutex<Vec<Reply>>,
+    /// Commands submitted and not yet handed to JS (touched on the JS thread only).
+    outstanding: AtomicUsize,
+    /// The threadsafe function, to ref and unref it from the JS thread.
+    ready: AtomicPtr<c_void>,
+}
+
+impl Mailbox {
+    fn take(&self) -> Vec<Reply> {
+        std::mem::take(&mut *self.replies.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Counts commands in (positive) and out (negative); the event loop is kept
+    /// alive exactly while some are outstanding.
+    fn count(&self, env: sys::napi_env, change: isize) {
+        let before = self.outstanding.load(Ordering::Relaxed);
+        let after = before.saturating_add_signed(change);
+        self.outstanding.store(after, Ordering::Relaxed);
+        let raw: sys::napi_threadsafe_function = self.ready.load(Ordering::Relaxed).cast();
+        if raw.is_null() {
+            return;
+        }
+        // Both only flip a flag on the threadsafe function's libuv handle.
+        unsafe {
+            if before == 0 && after > 0 {
+                sys::napi_ref_threadsafe_function(env, raw);
+            } else if before > 0 && after == 0 {
+                sys::napi_unref_threadsafe_function(env, raw);
+            }
+        }
+    }
 }
 
 #[napi]
 pub struct NativeRedisStore {
-    store: Arc<RedisStore>,
+    dispatcher: Dispatcher,
+    mailbox: Arc<Mailbox>,
+    /// Kept so that the threadsafe function lives as long as this object.
+    _ready: Arc<RepliesReady>,
 }
 
 #[napi]
 impl NativeRedisStore {
+    /// `on_replies` receives arrays of `RedisReply`. It must not hold on to
+    /// this object: the threadsafe function keeps it alive.
     #[napi(constructor)]
-    pub fn new(options: RedisStoreOptions) -> Result<Self> {
+    pub fn new(
+        options: RedisStoreOptions,
+        on_replies: Function<'_, Vec<RedisReply>, ()>,
+    ) -> Result<Self> {
+        guarded(|| Self::start(options, on_replies))
+    }
+
+    /// Queues commands; their replies come through `on_replies`.
+    #[napi]
+    pub fn submit(&self, env: Env, commands: Vec<RedisCommand>) -> Result<()> {
         guarded(|| {
-            if options.connect_timeout == 0 || options.command_timeout == 0 {
-                return Err(invalid_arg(
-                    "connectTimeout and commandTimeout must be positive",
-                ));
+            let now = now_ms();
+            let batch = commands
+                .into_iter()
+                .map(|command| Ok((command.seq, request_of(command, now)?)))
+                .collect::<Result<Batch>>()?;
+            let count = batch.len() as isize;
+            if self.dispatcher.submit(batch).is_err() {
+                return Err(napi::Error::from_reason("the Redis thread has stopped"));
             }
-            let config = RedisConfig {
-                url: options.url,
-                cluster: options.cluster.unwrap_or_default(),
-                prefix: options.prefix,
-                scan_count: options.scan_count.max(1),
-                connect_timeout: Duration::from_millis(options.connect_timeout.into()),
-                command_timeout: Duration::from_millis(options.command_timeout.into()),
-            };
-            Ok(NativeRedisStore {
-                store: Arc::new(RedisStore::new(config)),
-            })
+            self.mailbox.count(env.raw(), count);
+            Ok(())
         })
     }
+}
 
-    /// The session's JSON text, or `null`.
-    #[napi]
-    pub async fn get(&self, sid: String) -> Result<Option<String>> {
-        self.store.get(&sid).await.map_err(to_js_error)
-    }
+impl NativeRedisStore {
+    fn start(
+        options: RedisStoreOptions,
+        on_replies: Function<'_, Vec<RedisReply>, ()>,
+    ) -> Result<Self> {
+        if options.connect_timeout == 0 || options.command_timeout == 0 {
+            return Err(invalid_arg(
+                "connectTimeout and commandTimeout must be positive",
+            ));
+        }
+        let mailbox = Arc::new(Mailbox {
+            replies: Mutex::new(Vec::new()),
+            outstanding: AtomicUsize::new(0),
+            ready: AtomicPtr::new(std::ptr::null_mut()),
+        });
+        let drained = Arc::clone(&mailbox);
+        let ready: RepliesReady = on_replies
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build_callback(move |ctx| {
+                let replies = drained.take();
+                drained.count(ctx.env.raw(), -(replies.len() as isize));
+                Ok(replies.into_iter().map(RedisReply::from).collect())
+            })?;
+        mailbox.ready.store(ready.raw().cast(), Ordering::Relaxed);
+        let ready = Arc::new(ready);
 
-    /// Writes the session to live until `expires` (ms since the epoch, the
-    /// cookie's expiry), or for `ttl` seconds when there is none. A lifetime
-    /// of zero or less deletes it, as connect-redis does; `expire: false`
-    /// (connect-redis's `disableTTL`) writes it without an expiry.
-    #[napi]
-    pub async fn set(
-        &self,
-        sid: String,
-        json: String,
-        expires: Option<f64>,
-        ttl: i64,
-        expire: bool,
-    ) -> Result<()> {
-        let ttl = ttl_seconds(expires, now_ms(), ttl);
-        let lifetime = if expire || ttl <= 0 { Some(ttl) } else { None };
-        self.store
-            .set(&sid, &json, lifetime)
-            .await
-            .map_err(to_js_error)
+        let config = RedisConfig {
+            url: options.url,
+            cluster: options.cluster.unwrap_or_default(),
+            prefix: options.prefix,
+            scan_count: options.scan_count.max(1),
+            connect_timeout: Duration::from_millis(options.connect_timeout.into()),
+            command_timeout: Duration::from_millis(options.command_timeout.into()),
+        };
+        let filled = Arc::clone(&mailbox);
+        let notify = Arc::clone(&ready);
+        let dispatcher = Dispatcher::start(RedisStore::new(config), move |reply| {
+            let mut replies = filled.replies.lock().unwrap_or_else(|p| p.into_inner());
+            let first = replies.is_empty();
+            replies.push(reply);
+            drop(replies);
+            // One call wakes the JS thread for everything queued until it runs.
+            if first {
+                notify.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        })
+        .map_err(|error| {
+            napi::Error::from_reason(format!("cannot start the Redis thread: {error}"))
+        })?;
+        Ok(NativeRedisStore {
+            dispatcher,
+            mailbox,
+            _ready: ready,
+        })
     }
+}
 
-    /// Resets the session's time to live (`EXPIRE`), computed as for `set`.
-    #[napi]
-    pub async fn touch(&self, sid: String, expires: Option<f64>, ttl: i64) -> Result<()> {
-        let ttl = ttl_seconds(expires, now_ms(), ttl);
-        self.store.touch(&sid, ttl).await.map_err(to_js_error)
-    }
+fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
+    let RedisCommand {
+        op,
+        sid,
+        json,
+        expires,
+        ttl,
+        expire,
+        ..
+    } = command;
+    let ttl = ttl_seconds(expires, now, ttl.unwrap_or(0));
+    Ok(match op {
+        RedisOp::Get => Request::Get {
+            sid: required(sid, "sid")?,
+        },
+        RedisOp::Set => Request::Set {
+            sid: required(sid, "sid")?,
+            json: required(json, "json")?,
+            ttl: (expire.unwrap_or(true) || ttl <= 0).then_some(ttl),
+        },
+        RedisOp::Touch => Request::Touch {
+            sid: required(sid, "sid")?,
+            ttl,
+        },
+        RedisOp::Destroy => Request::Destroy {
+            sid: required(sid, "sid")?,
+        },
+        RedisOp::Ids => Request::Ids,
+        RedisOp::All => Request::All,
+        RedisOp::Clear => Request::Clear,
+        RedisOp::Ping => Request::Ping,
+        RedisOp::Close => Request::Close,
+    })
+}
 
-    #[napi]
-    pub async fn destroy(&self, sid: String) -> Result<()> {
-        self.store.destroy(&sid).await.map_err(to_js_error)
-    }
-
-    /// The IDs of every stored session (SCAN, on every primary of a cluster).
-    #[napi]
-    pub async fn ids(&self) -> Result<Vec<String>> {
-        let prefix_len = self.store.prefix().len();
-        let keys = self.store.keys().await.map_err(to_js_error)?;
-        Ok(keys
-            .into_iter()
-            .map(|key| key[prefix_len..].to_string())
-            .collect())
-    }
-
-    #[napi]
-    pub async fn all(&self) -> Result<Vec<StoredSession>> {
-        let sessions = self.store.all().await.map_err(to_js_error)?;
-        Ok(sessions
-            .into_iter()
-            .map(|(id, json)| StoredSession { id, json })
-            .collect())
-    }
-
-    #[napi]
-    pub async fn clear(&self) -> Result<()> {
-        self.store.clear().await.map_err(to_js_error)
-    }
-
-    #[napi]
-    pub async fn ping(&self) -> Result<()> {
-        self.store.ping().await.map_err(to_js_error)
-    }
-
-    /// Closes the connection; later calls fail.
-    #[napi]
-    pub async fn close(&self) -> Result<()> {
-        self.store.close().await;
-        Ok(())
-    }
+fn required(value: Option<String>, name: &str) -> Result<String> {
+    value.ok_or_else(|| invalid_arg(&format!("{name} is required")))
 }
 
 fn now_ms() -> f64 {
