@@ -145,6 +145,47 @@ describe('RedisStore with connect-redis data', () => {
     }
   })
 
+  it('answers a burst of commands from one event-loop turn, each with its own result, in a process that then exits', async () => {
+    // In a child process: a throwing callback must become an uncaught exception
+    // without costing the other callbacks of its batch their answers.
+    const script = `
+      const session = require(${JSON.stringify(path.join(__dirname, '..'))})
+      const store = new session.RedisStore({ prefix: ${JSON.stringify(prefix + 'burst:')} })
+      const uncaught = []
+      process.on('uncaughtException', (err) => uncaught.push(err.message))
+      const n = 300
+      let written = 0
+      for (let i = 0; i < n; i++) {
+        store.set('s' + i, { cookie: { expires: new Date(Date.now() + 60000) }, n: i }, (err) => {
+          if (err) throw err
+          const last = ++written === n
+          if (i === 7) throw new Error('from callback 7')
+          if (!last) return
+          const reads = []
+          for (let j = 0; j < n; j++) reads.push(store.get('s' + j).then((s) => s && s.n))
+          reads.push(store.get('missing'), store.length())
+          Promise.all(reads).then((values) => {
+            console.log(JSON.stringify({ values, uncaught }))
+            return store.clear()
+          }).then(() => store.close())
+        })
+      }
+    `
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => { output += chunk })
+    const code = await Promise.race([
+      new Promise((resolve) => child.on('exit', resolve)),
+      sleep(10000).then(() => { child.kill('SIGKILL'); return 'still running' })
+    ])
+    assert.equal(code, 0)
+    const { values, uncaught } = JSON.parse(output)
+    assert.deepEqual(values.slice(0, 300), Array.from({ length: 300 }, (_, i) => i))
+    assert.equal(values[300], null)
+    assert.equal(values[301], 300)
+    assert.deepEqual(uncaught, ['from callback 7'])
+  })
+
   it('calls back with an error for data that is not JSON', async () => {
     const store = new session.RedisStore({ prefix })
     try {
