@@ -186,6 +186,28 @@ describe('RedisStore with connect-redis data', () => {
     assert.deepEqual(uncaught, ['from callback 7'])
   })
 
+  it('lets a store nobody holds be collected, with its IO thread', { skip: process.platform !== 'linux' && 'counts threads in /proc' }, async () => {
+    const script = `
+      const session = require(${JSON.stringify(path.join(__dirname, '..'))})
+      const threads = () => require('fs').readdirSync('/proc/self/task').length
+      ;(async () => {
+        const before = threads()
+        for (let i = 0; i < 20; i++) await new session.RedisStore({ prefix: 'esrs-gc:' }).get('x')
+        const during = threads()
+        for (let i = 0; i < 10 && threads() > before; i++) {
+          global.gc()
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+        console.log(JSON.stringify({ before, during, after: threads() }))
+      })()
+    `
+    const child = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 20000 })
+    assert.equal(child.status, 0, child.stderr)
+    const { before, during, after } = JSON.parse(child.stdout)
+    assert.ok(during > before, 'each store runs a thread while it is used')
+    assert.ok(after <= before, `threads: ${before} before, ${during} with 20 stores, ${after} after collection`)
+  })
+
   it('calls back with an error for data that is not JSON', async () => {
     const store = new session.RedisStore({ prefix })
     try {
