@@ -1,7 +1,8 @@
 //! The Redis store's IO thread. Node hands it commands in batches (everything
 //! one event-loop turn asked for) and it hands replies back the same way, so a
 //! busy server pays the two thread wake-ups once per batch, not once per
-//! command. The thread runs a current-thread tokio runtime: the commands, the
+//! command. Session reads and writes of a batch go to Redis as one pipeline.
+//! The thread runs a current-thread tokio runtime: the commands, the
 //! connection's driver and its timers share one thread, with no further
 //! hand-offs between tokio workers. The thread ends when the `Dispatcher` is
 //! dropped.
@@ -13,6 +14,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
+
+use redis::{Cmd, FromRedisValue, Value};
 
 use crate::redis_store::{RedisStore, StoreError};
 
@@ -84,14 +87,7 @@ impl Dispatcher {
             .spawn(move || {
                 runtime.block_on(async move {
                     while let Some(batch) = receiver.recv().await {
-                        for (seq, request) in batch {
-                            let store = Arc::clone(&store);
-                            let deliver = Arc::clone(&deliver);
-                            tokio::spawn(async move {
-                                let outcome = Unwinding(Box::pin(execute(store, request))).await;
-                                deliver(Reply { seq, outcome });
-                            });
-                        }
+                        dispatch(&store, &deliver, batch);
                     }
                 });
             })?;
@@ -101,6 +97,96 @@ impl Dispatcher {
     /// Queues a batch; gives it back when the IO thread is gone.
     pub fn submit(&self, batch: Batch) -> Result<(), Batch> {
         self.sender.send(batch).map_err(|unsent| unsent.0)
+    }
+}
+
+/// Session reads and writes go to the server as one pipeline; anything else
+/// (and everything on a cluster) as commands of their own.
+fn dispatch<D>(store: &Arc<RedisStore>, deliver: &Arc<D>, batch: Batch)
+where
+    D: Fn(Reply) + Send + Sync + 'static,
+{
+    let (keyed, single): (Batch, Batch) = if store.pipelines() {
+        batch.into_iter().partition(|(_, request)| {
+            matches!(
+                request,
+                Request::Get { .. }
+                    | Request::Set { .. }
+                    | Request::Touch { .. }
+                    | Request::Destroy { .. }
+            )
+        })
+    } else {
+        (Vec::new(), batch)
+    };
+    if !keyed.is_empty() {
+        let store = Arc::clone(store);
+        let deliver = Arc::clone(deliver);
+        tokio::spawn(async move {
+            let commands = keyed
+                .iter()
+                .filter_map(|(_, request)| command_for(&store, request))
+                .collect();
+            let pipelined = Arc::clone(&store);
+            let outcome = Unwinding(Box::pin(async move {
+                pipelined
+                    .pipeline(commands)
+                    .await
+                    .map_err(|error| error.to_string())
+            }))
+            .await;
+            let mut values = match outcome {
+                Ok(values) => values.into_iter(),
+                Err(message) => {
+                    for (seq, _) in keyed {
+                        deliver(Reply {
+                            seq,
+                            outcome: Err(message.clone()),
+                        });
+                    }
+                    return;
+                }
+            };
+            for (seq, request) in keyed {
+                let outcome = match values.next() {
+                    Some(value) => answer_of(&request, value),
+                    None => Err("Redis sent fewer replies than commands".to_string()),
+                };
+                deliver(Reply { seq, outcome });
+            }
+        });
+    }
+    for (seq, request) in single {
+        let store = Arc::clone(store);
+        let deliver = Arc::clone(deliver);
+        tokio::spawn(async move {
+            let outcome = Unwinding(Box::pin(execute(store, request))).await;
+            deliver(Reply { seq, outcome });
+        });
+    }
+}
+
+/// The Redis command of a session read or write; `None` for the others.
+fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
+    Some(match request {
+        Request::Get { sid } => store.get_command(sid),
+        Request::Set { sid, json, ttl } => store.set_command(sid, json, *ttl),
+        Request::Touch { sid, ttl } => store.touch_command(sid, *ttl),
+        Request::Destroy { sid } => store.destroy_command(sid),
+        _ => return None,
+    })
+}
+
+/// A pipelined command's reply, as `execute` would have answered it.
+fn answer_of(request: &Request, value: Value) -> Result<Answer, String> {
+    if let Value::ServerError(error) = value {
+        return Err(StoreError::Redis(error.into()).to_string());
+    }
+    match request {
+        Request::Get { .. } => Option::<String>::from_redis_value(value)
+            .map(Answer::Text)
+            .map_err(|error| StoreError::Redis(error.into()).to_string()),
+        _ => Ok(Answer::Done),
     }
 }
 
@@ -160,10 +246,10 @@ async fn run_command(store: &RedisStore, request: Request) -> Result<Answer, Sto
 
 /// Turns a panic while polling the command into an error reply, so that its
 /// caller is never left waiting.
-struct Unwinding(Pin<Box<dyn Future<Output = Result<Answer, String>> + Send>>);
+struct Unwinding<T>(Pin<Box<dyn Future<Output = Result<T, String>> + Send>>);
 
-impl Future for Unwinding {
-    type Output = Result<Answer, String>;
+impl<T> Future for Unwinding<T> {
+    type Output = Result<T, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let command = &mut self.0;
@@ -283,6 +369,47 @@ mod tests {
             closed[0].outcome,
             Err("the Redis store was closed".to_string())
         );
+    }
+
+    #[test]
+    fn a_server_error_in_a_pipeline_fails_only_its_own_command() {
+        let prefix = format!("esrs-dispatch-err:{}:", std::process::id());
+        let url = "redis://127.0.0.1:6379";
+        let mut raw = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let _: () = redis::cmd("HSET")
+            .arg(format!("{prefix}hash"))
+            .arg("f")
+            .arg("v")
+            .query(&mut raw)
+            .unwrap();
+        let (dispatcher, rx) = started(&prefix, url);
+        let replies = run(
+            &dispatcher,
+            &rx,
+            vec![
+                (
+                    1,
+                    Request::Set {
+                        sid: "ok".into(),
+                        json: "{}".into(),
+                        ttl: Some(60),
+                    },
+                ),
+                (2, Request::Get { sid: "hash".into() }),
+                (3, Request::Get { sid: "ok".into() }),
+                (4, Request::Destroy { sid: "hash".into() }),
+                (5, Request::Destroy { sid: "ok".into() }),
+            ],
+        );
+        assert_eq!(replies[0].outcome, Ok(Answer::Done));
+        let error = replies[1]
+            .outcome
+            .clone()
+            .expect_err("a hash is not a session");
+        assert!(error.contains("WRONGTYPE"), "{error}");
+        assert_eq!(replies[2].outcome, Ok(Answer::Text(Some("{}".into()))));
+        assert_eq!(replies[3].outcome, Ok(Answer::Done));
+        assert_eq!(replies[4].outcome, Ok(Answer::Done));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub enum StoreError {
     Redis(RedisError),
     Timeout(&'static str),
     Closed,
+    Unsupported(&'static str),
 }
 
 impl std::fmt::Display for StoreError {
@@ -39,6 +40,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Redis(error) => write!(f, "Redis error: {error}"),
             StoreError::Timeout(what) => write!(f, "Redis {what} timed out"),
             StoreError::Closed => write!(f, "the Redis store was closed"),
+            StoreError::Unsupported(what) => write!(f, "not supported: {what}"),
         }
     }
 }
@@ -186,32 +188,69 @@ impl RedisStore {
     }
 
     pub async fn get(&self, sid: &str) -> StoreResult<Option<String>> {
-        self.run(&Cmd::get(key_for(self.prefix(), sid))).await
+        self.run(&self.get_command(sid)).await
     }
 
     /// Writes the session with `ttl` seconds to live (`None`: no expiry); a TTL
     /// of zero or less deletes it, as connect-redis does.
     pub async fn set(&self, sid: &str, json: &str, ttl: Option<i64>) -> StoreResult<()> {
-        let key = key_for(self.prefix(), sid);
-        match ttl {
-            Some(seconds) if seconds <= 0 => self.run(&Cmd::del(key)).await,
-            Some(seconds) => {
-                self.run(&Cmd::set_ex(key, json, seconds.unsigned_abs()))
-                    .await
-            }
-            None => self.run(&Cmd::set(key, json)).await,
-        }
+        let _: Value = self.run(&self.set_command(sid, json, ttl)).await?;
+        Ok(())
     }
 
     pub async fn touch(&self, sid: &str, ttl: i64) -> StoreResult<()> {
-        let _: Value = self
-            .run(&Cmd::expire(key_for(self.prefix(), sid), ttl))
-            .await?;
+        let _: Value = self.run(&self.touch_command(sid, ttl)).await?;
         Ok(())
     }
 
     pub async fn destroy(&self, sid: &str) -> StoreResult<()> {
-        self.run(&Cmd::del(key_for(self.prefix(), sid))).await
+        let _: Value = self.run(&self.destroy_command(sid)).await?;
+        Ok(())
+    }
+
+    pub fn get_command(&self, sid: &str) -> Cmd {
+        Cmd::get(key_for(self.prefix(), sid))
+    }
+
+    pub fn set_command(&self, sid: &str, json: &str, ttl: Option<i64>) -> Cmd {
+        let key = key_for(self.prefix(), sid);
+        match ttl {
+            Some(seconds) if seconds <= 0 => Cmd::del(key),
+            Some(seconds) => Cmd::set_ex(key, json, seconds.unsigned_abs()),
+            None => Cmd::set(key, json),
+        }
+    }
+
+    pub fn touch_command(&self, sid: &str, ttl: i64) -> Cmd {
+        Cmd::expire(key_for(self.prefix(), sid), ttl)
+    }
+
+    pub fn destroy_command(&self, sid: &str) -> Cmd {
+        Cmd::del(key_for(self.prefix(), sid))
+    }
+
+    /// Whether `pipeline` can be used: a cluster routes each key on its own.
+    pub fn pipelines(&self) -> bool {
+        self.config.cluster.is_empty()
+    }
+
+    /// Sends `commands` in one pipeline on the single server: one write, one
+    /// wait and one timer for all of them. Each gets its own reply, and a
+    /// server error (`Value::ServerError`) fails only its own command.
+    pub async fn pipeline(&self, commands: Vec<Cmd>) -> StoreResult<Vec<Value>> {
+        let Connection::Single(mut manager) = self.connection().await? else {
+            return Err(StoreError::Unsupported("pipelines on a cluster"));
+        };
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for command in commands {
+            pipe.add_command(command);
+        }
+        Ok(
+            tokio::time::timeout(self.config.command_timeout, pipe.query_async(&mut manager))
+                .await
+                .map_err(|_| StoreError::Timeout("command"))??,
+        )
     }
 
     /// Every key under the prefix, by SCAN on the server or on every primary.
