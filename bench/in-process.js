@@ -5,9 +5,16 @@
 // parsing or sockets around it. Each request is awaited until the response has
 // really ended: express-session only ends it after the store's (deferred)
 // callback, and that wait is part of what a request costs.
+//
+// Every sample runs in a process of its own (this file, run with --sample), as
+// each HTTP server does: with both middlewares and every scenario in one
+// process, the code they share (on-headers, parseurl, the emulated req/res)
+// sees every shape and turns polymorphic, which skewed the figures by up to 4×
+// (express-session-rs new-not-saved: 2.0 us alone, 9.0 us in the shared process).
 
-const { implementations, OURS, THEIRS } = require('./implementations')
-const { scenariosFor, sessionOptions, handlers, seedSession } = require('./scenarios')
+const { spawn } = require('child_process')
+const { implementations, implementationByName, OURS, THEIRS } = require('./implementations')
+const { scenariosFor, scenarioByName, sessionOptions, handlers, seedSession } = require('./scenarios')
 const { median, ratio } = require('./stats')
 
 // The part of http.IncomingMessage the middlewares read.
@@ -202,6 +209,25 @@ async function check (impl, scenario, run) {
   }
 }
 
+/** One sample in a fresh process; resolves with `{ iterations, nsPerRequest }`. */
+function sampleInChild (impl, scenario, settings) {
+  return new Promise((resolve, reject) => {
+    const args = ['--expose-gc', __filename, '--sample', impl.name, scenario.name,
+      String(settings.duration), String(settings.warmup)]
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => { output += chunk })
+    child.on('error', reject)
+    child.on('exit', (code) => {
+      if (code !== 0) {
+        reject(new Error(`in-process ${impl.name} ${scenario.name}: sample process exited with ${code}`))
+        return
+      }
+      resolve(JSON.parse(output))
+    })
+  })
+}
+
 /** Runs every in-process scenario, implementations alternating each round. */
 async function runInProcess (settings, log) {
   const rows = []
@@ -209,10 +235,8 @@ async function runInProcess (settings, log) {
     const samples = new Map(implementations.map((impl) => [impl.name, []]))
     for (let round = 1; round <= settings.rounds; round++) {
       for (const impl of implementations) {
-        const sample = await runOnce(impl, scenario, settings)
+        const sample = await sampleInChild(impl, scenario, settings)
         samples.get(impl.name).push(sample)
-        // The previous run's garbage is not the next one's bill.
-        if (global.gc) global.gc()
         log(`in-process ${scenario.name} ${impl.name} round ${round}/${settings.rounds}: ` +
           `${Math.round(sample.nsPerRequest)} ns/req (${sample.iterations} requests)`)
       }
@@ -238,3 +262,15 @@ async function runInProcess (settings, log) {
 }
 
 module.exports = { runInProcess, FakeRequest, FakeResponse }
+
+// A sample process: `node in-process.js --sample <implementation> <scenario> <seconds> <warm-up requests>`.
+if (require.main === module && process.argv[2] === '--sample') {
+  const [name, scenarioName, duration, warmup] = process.argv.slice(3)
+  const scenario = scenarioByName(scenarioName)
+  runOnce(implementationByName(name), scenario, { duration: Number(duration), warmup: Number(warmup) })
+    .then((sample) => process.stdout.write(JSON.stringify(sample)))
+    .catch((err) => {
+      console.error(err.stack || err)
+      process.exit(1)
+    })
+}
