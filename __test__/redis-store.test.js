@@ -29,6 +29,19 @@ function counter (impl, store) {
   })
 }
 
+// Runs `script` in a child Node.js: its exit code ('still running' when it had to
+// be killed after `ms`) and what it printed.
+async function runScript (script, ms) {
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk) => { output += chunk })
+  const code = await Promise.race([
+    new Promise((resolve) => child.on('exit', resolve)),
+    sleep(ms).then(() => { child.kill('SIGKILL'); return 'still running' })
+  ])
+  return { code, output }
+}
+
 describe('RedisStore with connect-redis data', () => {
   let client
   const prefix = `esrs-redis:${process.pid}:`
@@ -171,13 +184,7 @@ describe('RedisStore with connect-redis data', () => {
         })
       }
     `
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => { output += chunk })
-    const code = await Promise.race([
-      new Promise((resolve) => child.on('exit', resolve)),
-      sleep(10000).then(() => { child.kill('SIGKILL'); return 'still running' })
-    ])
+    const { code, output } = await runScript(script, 10000)
     assert.equal(code, 0)
     const { values, uncaught } = JSON.parse(output)
     assert.deepEqual(values.slice(0, 300), Array.from({ length: 300 }, (_, i) => i))
@@ -333,13 +340,7 @@ describe('RedisStore when Redis goes away', () => {
       const store = new session.RedisStore({ prefix: 'esrs-exit:' })
       store.set('x', { cookie: {} }, (err) => { if (err) throw err; store.get('x', (err, s) => { if (err) throw err; console.log('done') }) })
     `
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => { output += chunk })
-    const code = await Promise.race([
-      new Promise((resolve) => child.on('exit', resolve)),
-      sleep(5000).then(() => { child.kill('SIGKILL'); return 'still running' })
-    ])
+    const { code, output } = await runScript(script, 5000)
     assert.equal(code, 0)
     assert.equal(output.trim(), 'done')
   })
