@@ -9,34 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/**
- * The native memory store's data. JS wraps it in the `MemoryStore` class, which
- * gives it express-session's callback API.
- */
-export declare class NativeMemoryStore {
-  /** `max`: the most sessions kept; the least recently written go first. */
-  constructor(max?: number | undefined | null)
-  get(sid: string, now: number): string | null
-  /** `expires`: when the session expires (ms since the epoch), `NaN` for never. */
-  set(sid: string, json: string, expires: number): void
-  touch(sid: string, cookieJson: string, expires: number, now: number): boolean
-  /**
-   * A touch that changes nothing in the cookie but `expires` (ms since the
-   * epoch): patched in place. `false` means do a full `touch` instead.
-   */
-  touchExpires(sid: string, expires: number, now: number): boolean
-  destroy(sid: string): void
-  clear(): void
-  length(now: number): number
-  /**
-   * Every live session as one JSON object text, `{ "<sid>": <session>, ... }`,
-   * so that JS parses it in one `JSON.parse`.
-   */
-  allJson(now: number): string
-  /** Drops at most `budget` expired sessions; returns how many went. */
-  sweep(now: number, budget: number): number
-}
-
 export declare class NativeRedisStore {
   /**
    * `on_replies` receives arrays of `RedisReply`. It must not hold on to
@@ -48,40 +20,35 @@ export declare class NativeRedisStore {
 }
 
 /**
- * Reads and writes the session cookie for one middleware: its name and secrets
- * are fixed, and each secret's HMAC key is prepared once.
- */
-export declare class SessionCookieCodec {
-  /** `secrets`: the first signs, all of them verify. */
-  constructor(name: string, secrets: Array<string | Buffer>)
-  /**
-   * The session ID from a `Cookie` header: `null` when the cookie is missing,
-   * empty, not signed (`s:` prefix) or signed with none of the secrets.
-   */
-  readId(header: string): string | null
-  /**
-   * Verifies an already decoded cookie value (`s:id.signature`), as read from
-   * cookie-parser's `req.cookies`; `null` when unsigned or forged.
-   */
-  unsign(value: string): string | null
-  /**
-   * The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
-   * as arguments, not an object, because this runs on every response that
-   * sets the cookie; they are kept for `setCookieExpiring`.
-   */
-  setCookie(id: string, expires: number | undefined | null, domain: string | undefined | null, path: string | undefined | null, httpOnly: boolean, secure: boolean, partitioned: boolean, priority?: string | undefined | null, sameSite?: string | undefined | null): string
-  /**
-   * `setCookie` with the attributes of the last call and a new expiry; `null`
-   * when there was no successful call yet.
-   */
-  setCookieExpiring(id: string, expires?: number | undefined | null): string | null
-}
-
-/**
  * Panics inside the guard, for the test that proves a Rust panic reaches JS as
  * a thrown Error and leaves the process running. Not part of the public API.
  */
 export declare function __panicForTests(message: string): void
+
+/**
+ * The session ID from a `Cookie` header: `null` when the cookie is missing,
+ * empty, not signed (`s:` prefix) or signed with none of the secrets.
+ */
+export declare function codecReadId(codec: Codec, header: string): string | null
+
+/**
+ * The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
+ * as arguments, not an object, because this runs on every response that
+ * sets the cookie; they are kept for `codecSetCookieExpiring`.
+ */
+export declare function codecSetCookie(codec: Codec, id: string, expires: number | undefined | null, domain: string | undefined | null, path: string | undefined | null, httpOnly: boolean, secure: boolean, partitioned: boolean, priority?: string | undefined | null, sameSite?: string | undefined | null): string
+
+/**
+ * `codecSetCookie` with the attributes of the last call and a new expiry;
+ * `null` when there was no successful call yet.
+ */
+export declare function codecSetCookieExpiring(codec: Codec, id: string, expires?: number | undefined | null): string | null
+
+/**
+ * Verifies an already decoded cookie value (`s:id.signature`), as read from
+ * cookie-parser's `req.cookies`; `null` when unsigned or forged.
+ */
+export declare function codecUnsign(codec: Codec, value: string): string | null
 
 /**
  * Attributes of a cookie, in the order `cookie.serialize` reads them.
@@ -98,6 +65,12 @@ export interface CookieOptions {
   sameSite?: string
 }
 
+/** `secrets`: the first signs, all of them verify. */
+export declare function createCodec(name: string, secrets: Array<string | Buffer>): Codec
+
+/** `max`: the most sessions kept; the least recently written go first. */
+export declare function createMemoryStore(max?: number | undefined | null): Store
+
 /**
  * Percent-decoding as the `cookie` package does it (`decodeURIComponent`, or
  * the input unchanged where that would throw). Exposed for tests.
@@ -106,6 +79,34 @@ export declare function decodeCookieValue(value: string): string
 
 /** A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters). */
 export declare function generateSessionId(): string
+
+/**
+ * Every live session as one JSON object text, `{ "<sid>": <session>, ... }`,
+ * so that JS parses it in one `JSON.parse`.
+ */
+export declare function memoryAllJson(store: Store, now: number): string
+
+export declare function memoryClear(store: Store): void
+
+export declare function memoryDestroy(store: Store, sid: string): void
+
+export declare function memoryGet(store: Store, sid: string, now: number): string | null
+
+export declare function memoryLength(store: Store, now: number): number
+
+/** `expires`: when the session expires (ms since the epoch), `NaN` for never. */
+export declare function memorySet(store: Store, sid: string, json: string, expires: number): void
+
+/** Drops at most `budget` expired sessions; returns how many went. */
+export declare function memorySweep(store: Store, now: number, budget: number): number
+
+export declare function memoryTouch(store: Store, sid: string, cookieJson: string, expires: number, now: number): boolean
+
+/**
+ * A touch that changes nothing in the cookie but `expires` (ms since the
+ * epoch): patched in place. `false` means do a full `touch` instead.
+ */
+export declare function memoryTouchExpires(store: Store, sid: string, expires: number, now: number): boolean
 
 /**
  * One command. `set` and `touch` live until `expires` (ms since the epoch,

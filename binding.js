@@ -835,12 +835,25 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeMemoryStore = nativeBinding.NativeMemoryStore
 module.exports.NativeRedisStore = nativeBinding.NativeRedisStore
-module.exports.SessionCookieCodec = nativeBinding.SessionCookieCodec
 module.exports.__panicForTests = nativeBinding.__panicForTests
+module.exports.codecReadId = nativeBinding.codecReadId
+module.exports.codecSetCookie = nativeBinding.codecSetCookie
+module.exports.codecSetCookieExpiring = nativeBinding.codecSetCookieExpiring
+module.exports.codecUnsign = nativeBinding.codecUnsign
+module.exports.createCodec = nativeBinding.createCodec
+module.exports.createMemoryStore = nativeBinding.createMemoryStore
 module.exports.decodeCookieValue = nativeBinding.decodeCookieValue
 module.exports.generateSessionId = nativeBinding.generateSessionId
+module.exports.memoryAllJson = nativeBinding.memoryAllJson
+module.exports.memoryClear = nativeBinding.memoryClear
+module.exports.memoryDestroy = nativeBinding.memoryDestroy
+module.exports.memoryGet = nativeBinding.memoryGet
+module.exports.memoryLength = nativeBinding.memoryLength
+module.exports.memorySet = nativeBinding.memorySet
+module.exports.memorySweep = nativeBinding.memorySweep
+module.exports.memoryTouch = nativeBinding.memoryTouch
+module.exports.memoryTouchExpires = nativeBinding.memoryTouchExpires
 module.exports.RedisOp = nativeBinding.RedisOp
 module.exports.serializeCookie = nativeBinding.serializeCookie
 module.exports.sessionDigestOf = nativeBinding.sessionDigestOf

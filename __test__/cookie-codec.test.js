@@ -6,7 +6,7 @@
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
-const native = require('../binding.js')
+const native = require('../lib/native')
 const session = require('..')
 
 const fromExpressSession = (name) => require(require.resolve(name, { paths: [require.resolve('express-session')] }))

@@ -13,3 +13,14 @@ it('turns a Rust panic into a thrown Error and keeps the process alive', () => {
   // The addon still works after the panic.
   assert.match(native.generateSessionId(), /^[A-Za-z0-9_-]{32}$/)
 })
+
+it('refuses a handle of the wrong kind instead of reading it as another', () => {
+  const codec = native.createCodec('connect.sid', ['secret'])
+  const store = native.createMemoryStore()
+  assert.throws(() => native.memoryGet(codec, 'id', Date.now()), /not the type of wrapped object/)
+  assert.throws(() => native.codecReadId(store, 'connect.sid=x'), /not the type of wrapped object/)
+  assert.throws(() => native.codecReadId({}, 'connect.sid=x'), Error)
+  // Both still work with their own kind.
+  assert.equal(native.memoryGet(store, 'id', Date.now()), null)
+  assert.equal(native.codecReadId(codec, 'connect.sid=x'), null)
+})

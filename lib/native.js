@@ -15,8 +15,9 @@ function platformPackage () {
   return `express-session-rs-${process.platform}-${process.arch}${abi}`
 }
 
+let binding
 try {
-  module.exports = require('../binding.js')
+  binding = require('../binding.js')
 } catch (err) {
   const expected = platformPackage()
   const error = new Error(
@@ -30,3 +31,76 @@ try {
   error.cause = err
   throw error
 }
+
+// The codec and the memory store live in Rust behind an External handle, and
+// their functions take it as first argument (cheaper per call than napi-rs class
+// methods; see src/binding/). These classes give them back a method-call shape.
+
+/** Reads and writes the signed session cookie: `name` and the secrets are fixed. */
+class SessionCookieCodec {
+  constructor (name, secrets) {
+    this.handle = binding.createCodec(name, secrets)
+  }
+
+  readId (header) {
+    return binding.codecReadId(this.handle, header)
+  }
+
+  unsign (value) {
+    return binding.codecUnsign(this.handle, value)
+  }
+
+  setCookie (id, expires, domain, path, httpOnly, secure, partitioned, priority, sameSite) {
+    return binding.codecSetCookie(this.handle, id, expires, domain, path, httpOnly, secure,
+      partitioned, priority, sameSite)
+  }
+
+  setCookieExpiring (id, expires) {
+    return binding.codecSetCookieExpiring(this.handle, id, expires)
+  }
+}
+
+/** The native MemoryStore's sessions (lib/memory.js gives them the Store API). */
+class NativeMemoryStore {
+  constructor (max) {
+    this.handle = binding.createMemoryStore(max)
+  }
+
+  get (sid, now) {
+    return binding.memoryGet(this.handle, sid, now)
+  }
+
+  set (sid, json, expires) {
+    return binding.memorySet(this.handle, sid, json, expires)
+  }
+
+  touch (sid, cookieJson, expires, now) {
+    return binding.memoryTouch(this.handle, sid, cookieJson, expires, now)
+  }
+
+  touchExpires (sid, expires, now) {
+    return binding.memoryTouchExpires(this.handle, sid, expires, now)
+  }
+
+  destroy (sid) {
+    return binding.memoryDestroy(this.handle, sid)
+  }
+
+  clear () {
+    return binding.memoryClear(this.handle)
+  }
+
+  length (now) {
+    return binding.memoryLength(this.handle, now)
+  }
+
+  allJson (now) {
+    return binding.memoryAllJson(this.handle, now)
+  }
+
+  sweep (now, budget) {
+    return binding.memorySweep(this.handle, now, budget)
+  }
+}
+
+module.exports = { ...binding, SessionCookieCodec, NativeMemoryStore }

@@ -1,6 +1,6 @@
 //! Cookies, signatures, session IDs and the dirty-check digest.
 
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Buffer, Either, External};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -74,7 +74,10 @@ pub fn session_digest_of(json: String) -> Result<String> {
 
 /// Reads and writes the session cookie for one middleware: its name and secrets
 /// are fixed, and each secret's HMAC key is prepared once.
-#[napi]
+///
+/// JS holds it as an `External` and calls the `codec*` functions on it (lib/native.js
+/// gives them back the shape of a class): a class method costs about 150 ns more per
+/// call in napi-rs's class machinery, and these run on every request.
 pub struct SessionCookieCodec {
     name: String,
     signer: Signer,
@@ -109,91 +112,95 @@ impl OwnedAttributes {
     }
 }
 
+type Codec = External<SessionCookieCodec>;
+
+/// `secrets`: the first signs, all of them verify.
 #[napi]
-impl SessionCookieCodec {
-    /// `secrets`: the first signs, all of them verify.
-    #[napi(constructor)]
-    pub fn new(name: String, secrets: Vec<Either<String, Buffer>>) -> Result<Self> {
-        guarded(|| {
-            let keys: Vec<Vec<u8>> = secrets
-                .iter()
-                .map(|secret| match secret {
-                    Either::A(text) => text.as_bytes().to_vec(),
-                    Either::B(bytes) => bytes.to_vec(),
-                })
-                .collect();
-            let signer = Signer::new(&keys)
-                .map_err(|_| invalid_arg("secret option array must contain one or more strings"))?;
-            Ok(SessionCookieCodec {
-                name,
-                signer,
-                last: None,
+pub fn create_codec(name: String, secrets: Vec<Either<String, Buffer>>) -> Result<Codec> {
+    guarded(|| {
+        let keys: Vec<Vec<u8>> = secrets
+            .iter()
+            .map(|secret| match secret {
+                Either::A(text) => text.as_bytes().to_vec(),
+                Either::B(bytes) => bytes.to_vec(),
             })
-        })
-    }
+            .collect();
+        let signer = Signer::new(&keys)
+            .map_err(|_| invalid_arg("secret option array must contain one or more strings"))?;
+        Ok(External::new(SessionCookieCodec {
+            name,
+            signer,
+            last: None,
+        }))
+    })
+}
 
-    /// The session ID from a `Cookie` header: `null` when the cookie is missing,
-    /// empty, not signed (`s:` prefix) or signed with none of the secrets.
-    #[napi]
-    pub fn read_id(&self, header: String) -> Result<Option<String>> {
-        guarded(|| {
-            Ok(find_cookie(&header, &self.name)
-                .and_then(|value| self.unsign_value(&value).map(str::to_string)))
-        })
-    }
+/// The session ID from a `Cookie` header: `null` when the cookie is missing,
+/// empty, not signed (`s:` prefix) or signed with none of the secrets.
+#[napi]
+pub fn codec_read_id(codec: &Codec, header: String) -> Result<Option<String>> {
+    guarded(|| {
+        Ok(find_cookie(&header, &codec.name)
+            .and_then(|value| codec.unsign_value(&value).map(str::to_string)))
+    })
+}
 
-    /// Verifies an already decoded cookie value (`s:id.signature`), as read from
-    /// cookie-parser's `req.cookies`; `null` when unsigned or forged.
-    #[napi]
-    pub fn unsign(&self, value: String) -> Result<Option<String>> {
-        guarded(|| Ok(self.unsign_value(&value).map(str::to_string)))
-    }
+/// Verifies an already decoded cookie value (`s:id.signature`), as read from
+/// cookie-parser's `req.cookies`; `null` when unsigned or forged.
+#[napi]
+pub fn codec_unsign(codec: &Codec, value: String) -> Result<Option<String>> {
+    guarded(|| Ok(codec.unsign_value(&value).map(str::to_string)))
+}
 
-    /// The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
-    /// as arguments, not an object, because this runs on every response that
-    /// sets the cookie; they are kept for `setCookieExpiring`.
-    #[allow(clippy::too_many_arguments)]
-    #[napi]
-    pub fn set_cookie(
-        &mut self,
-        id: String,
-        expires: Option<f64>,
-        domain: Option<String>,
-        path: Option<String>,
-        http_only: bool,
-        secure: bool,
-        partitioned: bool,
-        priority: Option<String>,
-        same_site: Option<String>,
-    ) -> Result<String> {
-        guarded(|| {
-            let attributes = OwnedAttributes {
-                domain,
-                path,
-                http_only,
-                secure,
-                partitioned,
-                priority,
-                same_site,
-            };
-            let header = self.signed_cookie(&id, &attributes.with_expires(expires))?;
-            self.last = Some(attributes);
-            Ok(header)
-        })
-    }
+/// The `Set-Cookie` value carrying `s:` + the signed ID. The attributes come
+/// as arguments, not an object, because this runs on every response that
+/// sets the cookie; they are kept for `codecSetCookieExpiring`.
+#[allow(clippy::too_many_arguments)]
+#[napi]
+pub fn codec_set_cookie(
+    codec: &mut Codec,
+    id: String,
+    expires: Option<f64>,
+    domain: Option<String>,
+    path: Option<String>,
+    http_only: bool,
+    secure: bool,
+    partitioned: bool,
+    priority: Option<String>,
+    same_site: Option<String>,
+) -> Result<String> {
+    guarded(|| {
+        let attributes = OwnedAttributes {
+            domain,
+            path,
+            http_only,
+            secure,
+            partitioned,
+            priority,
+            same_site,
+        };
+        let header = codec.signed_cookie(&id, &attributes.with_expires(expires))?;
+        codec.last = Some(attributes);
+        Ok(header)
+    })
+}
 
-    /// `setCookie` with the attributes of the last call and a new expiry; `null`
-    /// when there was no successful call yet.
-    #[napi]
-    pub fn set_cookie_expiring(&self, id: String, expires: Option<f64>) -> Result<Option<String>> {
-        guarded(|| {
-            let Some(last) = &self.last else {
-                return Ok(None);
-            };
-            self.signed_cookie(&id, &last.with_expires(expires))
-                .map(Some)
-        })
-    }
+/// `codecSetCookie` with the attributes of the last call and a new expiry;
+/// `null` when there was no successful call yet.
+#[napi]
+pub fn codec_set_cookie_expiring(
+    codec: &Codec,
+    id: String,
+    expires: Option<f64>,
+) -> Result<Option<String>> {
+    guarded(|| {
+        let Some(last) = &codec.last else {
+            return Ok(None);
+        };
+        codec
+            .signed_cookie(&id, &last.with_expires(expires))
+            .map(Some)
+    })
 }
 
 impl SessionCookieCodec {
