@@ -294,4 +294,3 @@ function dropUndefined (object) {
 
 module.exports = RedisStore
 module.exports.getJson = getJson
-module.exports.checkHealth = checkHealth
