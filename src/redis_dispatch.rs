@@ -106,55 +106,26 @@ fn dispatch<D>(store: &Arc<RedisStore>, deliver: &Arc<D>, batch: Batch)
 where
     D: Fn(Reply) + Send + Sync + 'static,
 {
-    let (keyed, single): (Batch, Batch) = if store.pipelines() {
-        batch.into_iter().partition(|(_, request)| {
-            matches!(
-                request,
-                Request::Get { .. }
-                    | Request::Set { .. }
-                    | Request::Touch { .. }
-                    | Request::Destroy { .. }
-            )
-        })
-    } else {
-        (Vec::new(), batch)
-    };
-    if !keyed.is_empty() {
-        let store = Arc::clone(store);
-        let deliver = Arc::clone(deliver);
-        tokio::spawn(async move {
-            let commands = keyed
-                .iter()
-                .filter_map(|(_, request)| command_for(&store, request))
-                .collect();
-            let pipelined = Arc::clone(&store);
-            let outcome = Unwinding(Box::pin(async move {
-                pipelined
-                    .pipeline(commands)
-                    .await
-                    .map_err(|error| error.to_string())
-            }))
-            .await;
-            let mut values = match outcome {
-                Ok(values) => values.into_iter(),
-                Err(message) => {
-                    for (seq, _) in keyed {
-                        deliver(Reply {
-                            seq,
-                            outcome: Err(message.clone()),
-                        });
-                    }
-                    return;
-                }
-            };
-            for (seq, request) in keyed {
-                let outcome = match values.next() {
-                    Some(value) => answer_of(&request, value),
-                    None => Err("Redis sent fewer replies than commands".to_string()),
-                };
-                deliver(Reply { seq, outcome });
+    // (seq, whether its reply is a GET's) for each pipelined command, in order.
+    let mut pipelined = Vec::new();
+    let mut commands = Vec::new();
+    let mut single = Vec::new();
+    for (seq, request) in batch {
+        match store
+            .pipelines()
+            .then(|| command_for(store, &request))
+            .flatten()
+        {
+            Some(command) => {
+                pipelined.push((seq, matches!(request, Request::Get { .. })));
+                commands.push(command);
             }
-        });
+            None => single.push((seq, request)),
+        }
+    }
+    // The pipeline starts first, so a `close` in the same batch comes after it.
+    if !pipelined.is_empty() {
+        spawn_pipeline(Arc::clone(store), Arc::clone(deliver), pipelined, commands);
     }
     for (seq, request) in single {
         let store = Arc::clone(store);
@@ -164,6 +135,46 @@ where
             deliver(Reply { seq, outcome });
         });
     }
+}
+
+/// Sends `commands` as one pipeline and answers each of `pipelined`
+/// (seq, whether its reply is a GET's) in order.
+fn spawn_pipeline<D>(
+    store: Arc<RedisStore>,
+    deliver: Arc<D>,
+    pipelined: Vec<(u32, bool)>,
+    commands: Vec<Cmd>,
+) where
+    D: Fn(Reply) + Send + Sync + 'static,
+{
+    tokio::spawn(async move {
+        let outcome = Unwinding(Box::pin(async move {
+            store
+                .pipeline(commands)
+                .await
+                .map_err(|error| error.to_string())
+        }))
+        .await;
+        let mut values = match outcome {
+            Ok(values) => values.into_iter(),
+            Err(message) => {
+                for (seq, _) in pipelined {
+                    deliver(Reply {
+                        seq,
+                        outcome: Err(message.clone()),
+                    });
+                }
+                return;
+            }
+        };
+        for (seq, is_get) in pipelined {
+            let outcome = match values.next() {
+                Some(value) => answer_of(is_get, value),
+                None => Err("Redis sent fewer replies than commands".to_string()),
+            };
+            deliver(Reply { seq, outcome });
+        }
+    });
 }
 
 /// The Redis command of a session read or write; `None` for the others.
@@ -177,17 +188,18 @@ fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
     })
 }
 
-/// A pipelined command's reply, as `execute` would have answered it.
-fn answer_of(request: &Request, value: Value) -> Result<Answer, String> {
+/// A pipelined command's reply, as `execute` would have answered it: a GET's
+/// text, or done.
+fn answer_of(is_get: bool, value: Value) -> Result<Answer, String> {
     if let Value::ServerError(error) = value {
         return Err(StoreError::Redis(error.into()).to_string());
     }
-    match request {
-        Request::Get { .. } => Option::<String>::from_redis_value(value)
-            .map(Answer::Text)
-            .map_err(|error| StoreError::Redis(error.into()).to_string()),
-        _ => Ok(Answer::Done),
+    if !is_get {
+        return Ok(Answer::Done);
     }
+    Option::<String>::from_redis_value(value)
+        .map(Answer::Text)
+        .map_err(|error| StoreError::Redis(error.into()).to_string())
 }
 
 async fn execute(store: Arc<RedisStore>, request: Request) -> Result<Answer, String> {
