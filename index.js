@@ -15,7 +15,7 @@ const MemoryStore = require('./lib/memory')
 const RedisStore = require('./lib/redis')
 const Session = require('./lib/session')
 const Store = require('./lib/store')
-const { SessionTracker, kTracker } = require('./lib/tracking')
+const { SessionTracker, kTracker, makingSession } = require('./lib/tracking')
 const { offerWhile } = require('./lib/serialized')
 const callStore = require('./lib/store-call')
 
@@ -166,7 +166,6 @@ function session (options) {
     const tracker = new SessionTracker()
     let touched = false
 
-    req[kTracker] = tracker
     req.sessionStore = store
 
     const cookieId = req.sessionID = getcookie(req, name, codec)
@@ -349,14 +348,14 @@ function session (options) {
     }
 
     function generate () {
-      store.generate(req)
+      makingSession(req, tracker, () => store.generate(req))
       tracker.original = tracker.emptySnapshot()
       originalId = req.sessionID
     }
 
     function inflate (sess, json) {
       const storedCookie = sess.cookie
-      store.createSession(req, sess)
+      makingSession(req, tracker, () => store.createSession(req, sess))
       adoptForeignSession()
       originalId = req.sessionID
       // A native store gave the JSON text; for other stores it is made only if
@@ -377,6 +376,8 @@ function session (options) {
       const sess = req.session
       if (sess === tracker.current || typeof sess !== 'object' || sess === null) return
       const foreignSave = sess.save
+      // Where a session made to replace it (regenerate, reload) finds the tracker.
+      Object.defineProperty(sess, kTracker, { configurable: true, value: tracker })
       Object.defineProperty(sess, 'save', {
         configurable: true,
         enumerable: false,

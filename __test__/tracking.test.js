@@ -5,6 +5,8 @@
 
 const { describe, it, beforeEach, afterEach } = require('node:test')
 const assert = require('node:assert/strict')
+const util = require('node:util')
+const express = require('express')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
 
@@ -187,5 +189,66 @@ describe('dirty tracking', () => {
       await send(url + '/clear', { headers: { cookie } })
       const sid = decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
       assert.equal('flag' in (await storeCall(store, 'get', sid)), false)
+    }))
+})
+
+describe('what the middleware leaves on req', () => {
+  // Express changes every request's prototype, after which V8 gives the request
+  // a new map for each property added to it: the middleware adds only the three
+  // that express-session's API has, and keeps its own state elsewhere.
+  it('adds to req what express-session adds, for new and returning visitors', async () => {
+    const added = async (middleware) => {
+      const before = new WeakMap()
+      const seen = []
+      const app = express()
+      app.use((req, res, next) => {
+        before.set(req, new Set(Reflect.ownKeys(req)))
+        next()
+      })
+      app.use(middleware({ secret: 's', resave: false, saveUninitialized: true }))
+      app.use((req, res) => {
+        const had = before.get(req)
+        seen.push(Reflect.ownKeys(req).filter((key) => !had.has(key)).map(String).sort())
+        res.end('ok')
+      })
+      const server = await listen(app)
+      try {
+        const cookie = cookiePair(await send(server.url))
+        await send(server.url, { headers: { cookie } })
+      } finally {
+        await server.close()
+      }
+      return seen
+    }
+    const theirs = await added(require('express-session'))
+    assert.deepEqual(theirs[0].filter((key) => key.startsWith('session')), ['session', 'sessionID', 'sessionStore'])
+    assert.deepEqual(await added(session), theirs)
+  })
+
+  it('still tracks the session that regenerate and reload put in place', () =>
+    withApp({ resave: false, saveUninitialized: false }, (req, res, next) => {
+      if (req.path === '/login') {
+        req.session.user = 'bob'
+        return res.end('in')
+      }
+      req.session.regenerate((err) => {
+        if (err) return next(err)
+        const regenerated = util.types.isProxy(req.session)
+        req.session.user = 'alice'
+        req.session.save((err) => {
+          if (err) return next(err)
+          req.session.reload((err) => {
+            if (err) return next(err)
+            res.end(`${regenerated} ${util.types.isProxy(req.session)} ${req.session.user}`)
+          })
+        })
+      })
+    }, async (url, store) => {
+      const login = await send(url + '/login')
+      const res = await send(url + '/', { headers: { cookie: cookiePair(login) } })
+      assert.equal(res.body, 'true true alice')
+      const sid = decodeURIComponent(cookiePair(res).split('=')[1]).slice(2).split('.')[0]
+      const stored = await storeCall(store, 'get', sid)
+      assert.equal(stored.user, 'alice')
     }))
 })

@@ -4,7 +4,7 @@
 // non-enumerable `req`, `id` and methods, as in express-session. Inside the
 // middleware each Session comes back wrapped in the request's tracking Proxy.
 
-const { kTracker } = require('./tracking')
+const { kTracker, trackerFor } = require('./tracking')
 const { offerWhile } = require('./serialized')
 
 function noop () {}
@@ -22,8 +22,11 @@ function Session (req, data) {
     }
   }
 
-  const tracker = req[kTracker]
-  if (tracker) return tracker.watch(this)
+  const tracker = trackerFor(req)
+  if (tracker) {
+    Object.defineProperty(this, kTracker, { value: tracker })
+    return tracker.watch(this)
+  }
 }
 
 /** Resets the cookie's expiry to `originalMaxAge` from now. */
@@ -44,7 +47,7 @@ defineMethod(Session.prototype, 'save', function save (fn) {
   return withCallbackOrPromise(this, fn, (callback) => {
     const req = this.req
     const store = req.sessionStore
-    const tracker = req[kTracker]
+    const tracker = this[kTracker]
 
     if (!tracker) {
       store.set(this.id, this, callback)

@@ -18,7 +18,38 @@ const native = require('./native')
 // Called through the module, so tests can count serializations.
 const sessionJson = require('./session-json')
 
+// A session's tracker, kept on the Session itself (hidden, like its `req`) and
+// never on `req`: Express changes the prototype of every request, and V8 then
+// makes a new map for the request at each property added to it, which costs
+// about 25,000 instructions a property over HTTP (callgrind; a WeakMap keyed by
+// the request measured worse still). The middleware names the tracker while it
+// makes a request's first session; later ones (regenerate, reload) take it
+// from the session they replace.
 const kTracker = Symbol('express-session-rs.tracker')
+
+let makingFor = null
+let makingTracker = null
+
+/** Runs `make` with `tracker` as the tracker of sessions made for `req`. */
+function makingSession (req, tracker, make) {
+  const previousReq = makingFor
+  const previousTracker = makingTracker
+  makingFor = req
+  makingTracker = tracker
+  try {
+    return make()
+  } finally {
+    makingFor = previousReq
+    makingTracker = previousTracker
+  }
+}
+
+/** The tracker a new Session of `req` belongs to, if any. */
+function trackerFor (req) {
+  if (req === makingFor) return makingTracker
+  const current = req.session
+  return typeof current === 'object' && current !== null ? current[kTracker] : undefined
+}
 
 const EMPTY_SESSION_DIGEST = native.sessionDigestOf('{}')
 
@@ -273,11 +304,11 @@ class NestedWatcher {
 class SessionWatcher extends NestedWatcher {
   get (target, key, receiver) {
     const value = Reflect.get(target, key, receiver)
-    return key === 'cookie' || key === 'req' ? value : this.tracker.handOut(value)
+    return key === 'cookie' || key === 'req' || key === kTracker ? value : this.tracker.handOut(value)
   }
 
   getOwnPropertyDescriptor (target, key) {
-    if (key === 'cookie' || key === 'req') return Reflect.getOwnPropertyDescriptor(target, key)
+    if (key === 'cookie' || key === 'req' || key === kTracker) return Reflect.getOwnPropertyDescriptor(target, key)
     return super.getOwnPropertyDescriptor(target, key)
   }
 
@@ -290,4 +321,4 @@ class SessionWatcher extends NestedWatcher {
   }
 }
 
-module.exports = { SessionTracker, kTracker }
+module.exports = { SessionTracker, kTracker, makingSession, trackerFor }
