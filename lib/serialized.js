@@ -7,27 +7,17 @@
 // that is older than the session.
 
 const sessionJson = require('./session-json')
+const ScopedOffer = require('./scoped')
 
-let offeredSession = null
-let offeredJson
+const offered = new ScopedOffer()
 
 function offerWhile (session, json, call) {
-  const previousSession = offeredSession
-  const previousJson = offeredJson
-  offeredSession = session
-  offeredJson = json
-  try {
-    return call()
-  } finally {
-    offeredSession = previousSession
-    offeredJson = previousJson
-  }
+  return offered.during(session, json, call)
 }
 
 function jsonOf (session) {
-  return session === offeredSession && offeredJson !== undefined
-    ? offeredJson
-    : sessionJson.serializeSession(session).json
+  const json = offered.valueFor(session)
+  return json !== undefined ? json : sessionJson.serializeSession(session).json
 }
 
 module.exports = { offerWhile, jsonOf }

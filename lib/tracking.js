@@ -17,6 +17,7 @@
 const native = require('./native')
 // Called through the module, so tests can count serializations.
 const sessionJson = require('./session-json')
+const ScopedOffer = require('./scoped')
 
 // A session's tracker, kept on the Session itself (hidden, like its `req`) and
 // never on `req`: Express changes the prototype of every request, and V8 then
@@ -27,26 +28,17 @@ const sessionJson = require('./session-json')
 // from the session they replace.
 const kTracker = Symbol('express-session-rs.tracker')
 
-let makingFor = null
-let makingTracker = null
+const making = new ScopedOffer()
 
 /** Runs `make` with `tracker` as the tracker of sessions made for `req`. */
 function makingSession (req, tracker, make) {
-  const previousReq = makingFor
-  const previousTracker = makingTracker
-  makingFor = req
-  makingTracker = tracker
-  try {
-    return make()
-  } finally {
-    makingFor = previousReq
-    makingTracker = previousTracker
-  }
+  return making.during(req, tracker, make)
 }
 
 /** The tracker a new Session of `req` belongs to, if any. */
 function trackerFor (req) {
-  if (req === makingFor) return makingTracker
+  const named = making.valueFor(req)
+  if (named !== undefined) return named
   const current = req.session
   return typeof current === 'object' && current !== null ? current[kTracker] : undefined
 }
