@@ -15,7 +15,7 @@ const MemoryStore = require('./lib/memory')
 const RedisStore = require('./lib/redis')
 const Session = require('./lib/session')
 const Store = require('./lib/store')
-const { SessionTracker, kTracker, makingSession } = require('./lib/tracking')
+const { SessionTracker, makingSession } = require('./lib/tracking')
 const { offerWhile } = require('./lib/serialized')
 const callStore = require('./lib/store-call')
 
@@ -376,8 +376,6 @@ function session (options) {
       const sess = req.session
       if (sess === tracker.current || typeof sess !== 'object' || sess === null) return
       const foreignSave = sess.save
-      // Where a session made to replace it (regenerate, reload) finds the tracker.
-      Object.defineProperty(sess, kTracker, { configurable: true, value: tracker })
       Object.defineProperty(sess, 'save', {
         configurable: true,
         enumerable: false,
@@ -627,8 +625,10 @@ function setcookie (res, codec, id, cookie) {
 
   debug('set-cookie %s', data)
 
-  const prev = res.getHeader('Set-Cookie') || []
-  const header = Array.isArray(prev) ? prev.concat(data) : [prev, data]
+  // As express-session's `(prev || []).concat(data)`, without Array#concat,
+  // which runs in C++ and showed up in profiles of every response setting it.
+  const prev = res.getHeader('Set-Cookie')
+  const header = !prev ? [data] : Array.isArray(prev) ? prev.concat(data) : [prev, data]
 
   res.setHeader('Set-Cookie', header)
 }

@@ -225,6 +225,35 @@ describe('what the middleware leaves on req', () => {
     assert.deepEqual(await added(session), theirs)
   })
 
+  // The tracker is answered by the session's Proxy, not kept on the Session:
+  // code that lists a session's own keys, symbols included, sees express-session's,
+  // but for the `reload` and `save` wrappers express-session defines on a loaded
+  // session (non-enumerable; here the prototype's methods do their work).
+  it('gives req.session the own keys express-session gives it', async () => {
+    const ownKeys = async (middleware) => {
+      const seen = []
+      const app = express()
+      app.use(middleware({ secret: 's', resave: false, saveUninitialized: false }))
+      app.use((req, res) => {
+        if (req.path === '/login') req.session.user = 'bob'
+        seen.push(Reflect.ownKeys(req.session).map(String))
+        res.end('ok')
+      })
+      const server = await listen(app)
+      try {
+        const cookie = cookiePair(await send(server.url + '/login'))
+        await send(server.url, { headers: { cookie } })
+      } finally {
+        await server.close()
+      }
+      return seen
+    }
+    const theirs = (await ownKeys(require('express-session')))
+      .map((keys) => keys.filter((key) => key !== 'reload' && key !== 'save'))
+    assert.deepEqual(theirs, [['req', 'id', 'cookie', 'user'], ['req', 'id', 'cookie', 'user']])
+    assert.deepEqual(await ownKeys(session), theirs)
+  })
+
   it('still tracks the session that regenerate and reload put in place', () =>
     withApp({ resave: false, saveUninitialized: false }, (req, res, next) => {
       if (req.path === '/login') {

@@ -149,6 +149,7 @@ function expiryOf (session) {
   const expires = session && session.cookie && session.cookie.expires
   if (!expires) return NaN
   if (typeof expires === 'number') return expires
+  if (expires instanceof Date) return expires.getTime()
   return new Date(expires).getTime()
 }
 

@@ -23,10 +23,7 @@ function Session (req, data) {
   }
 
   const tracker = trackerFor(req)
-  if (tracker) {
-    Object.defineProperty(this, kTracker, { value: tracker })
-    return tracker.watch(this)
-  }
+  if (tracker) return tracker.watch(this)
 }
 
 /** Resets the cookie's expiry to `originalMaxAge` from now. */
@@ -47,6 +44,7 @@ defineMethod(Session.prototype, 'save', function save (fn) {
   return withCallbackOrPromise(this, fn, (callback) => {
     const req = this.req
     const store = req.sessionStore
+    // Answered by the request's Proxy; a Session nobody watches has none.
     const tracker = this[kTracker]
 
     if (!tracker) {

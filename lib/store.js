@@ -41,14 +41,15 @@ Store.prototype.createSession = function (req, sess) {
   const expires = sess.cookie.expires
   const originalMaxAge = sess.cookie.originalMaxAge
 
-  sess.cookie = new Cookie(sess.cookie)
+  const cookie = sess.cookie = new Cookie(sess.cookie)
 
+  // What express-session's `cookie.expires = new Date(expires)` leaves, without
+  // the setter's work on originalMaxAge (a clock read), which the next line redoes.
   if (typeof expires === 'string') {
-    sess.cookie.expires = new Date(expires)
+    cookie._expires = new Date(expires)
   }
 
-  // The Date assignment above resets it; the stored value is the one that counts.
-  sess.cookie.originalMaxAge = originalMaxAge
+  cookie.originalMaxAge = originalMaxAge
 
   req.session = new Session(req, sess)
   return req.session

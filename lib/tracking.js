@@ -19,13 +19,13 @@ const native = require('./native')
 const sessionJson = require('./session-json')
 const ScopedOffer = require('./scoped')
 
-// A session's tracker, kept on the Session itself (hidden, like its `req`) and
-// never on `req`: Express changes the prototype of every request, and V8 then
-// makes a new map for the request at each property added to it, which costs
-// about 25,000 instructions a property over HTTP (callgrind; a WeakMap keyed by
-// the request measured worse still). The middleware names the tracker while it
-// makes a request's first session; later ones (regenerate, reload) take it
-// from the session they replace.
+// A session's tracker, answered for this key by its Proxy (no property on the
+// Session, none on `req`): Express changes the prototype of every request, and
+// V8 then makes a new map for the request at each property added to it, which
+// costs about 25,000 instructions a property over HTTP (callgrind; a WeakMap
+// keyed by the request measured worse still). The middleware names the tracker
+// while it makes a request's first session; later ones (regenerate, reload)
+// take it from the session they replace.
 const kTracker = Symbol('express-session-rs.tracker')
 
 const making = new ScopedOffer()
@@ -295,12 +295,13 @@ class NestedWatcher {
 // so both are handed out as they are.
 class SessionWatcher extends NestedWatcher {
   get (target, key, receiver) {
+    if (key === kTracker) return this.tracker
     const value = Reflect.get(target, key, receiver)
-    return key === 'cookie' || key === 'req' || key === kTracker ? value : this.tracker.handOut(value)
+    return key === 'cookie' || key === 'req' ? value : this.tracker.handOut(value)
   }
 
   getOwnPropertyDescriptor (target, key) {
-    if (key === 'cookie' || key === 'req' || key === kTracker) return Reflect.getOwnPropertyDescriptor(target, key)
+    if (key === 'cookie' || key === 'req') return Reflect.getOwnPropertyDescriptor(target, key)
     return super.getOwnPropertyDescriptor(target, key)
   }
 
