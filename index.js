@@ -147,9 +147,8 @@ function session (options) {
       return
     }
 
-    const originalPath = parseUrl.original(req).pathname || '/'
     const resolvedCookieOptions = typeof cookieOptions === 'function' ? cookieOptions(req) : cookieOptions
-    if (originalPath.indexOf(resolvedCookieOptions.path || '/') !== 0) {
+    if (!underCookiePath(req, resolvedCookieOptions.path || '/')) {
       debug('pathname mismatch')
       next()
       return
@@ -594,6 +593,21 @@ function getcookie (req, name, codec) {
   }
 
   return val
+}
+
+/**
+ * Whether the request's original path starts with the cookie's path. For the
+ * usual path `/`, a URL that starts with `/` does, and is not parsed: parseurl
+ * caches what it parses as a new property of `req`, and each property added to
+ * an Express request costs a new V8 map.
+ */
+function underCookiePath (req, cookiePath) {
+  const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url
+  if (cookiePath === '/' && typeof url === 'string' && url.charCodeAt(0) === 47 /* / */) {
+    return true
+  }
+  const pathname = parseUrl.original(req).pathname || '/'
+  return pathname.indexOf(cookiePath) === 0
 }
 
 /** Whether the request came over https, directly or (when trusted) through a proxy. */

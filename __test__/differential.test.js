@@ -8,7 +8,7 @@ const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
 const ours = require('..')
 const theirs = require('express-session')
-const { listen, appWith, send, parseSetCookie } = require('./helpers')
+const { listen, appWith, send, sendRaw, parseSetCookie } = require('./helpers')
 
 // What the app does, chosen by the path of each request.
 function handler (req, res) {
@@ -181,6 +181,30 @@ describe('the same requests through express-session and express-session-rs', () 
       saveUninitialized: true,
       cookie: (req) => ({ maxAge: req.path === '/write' ? 10000 : 20000, sameSite: 'lax' })
     }, [['/write', null], ['/', null]]))
+
+  // Whether a request gets a session at all depends on its URL's path and the
+  // cookie's path; request targets Express would not route, so no Express here.
+  it('matches on which request targets get a session, for the cookie paths / and /admin', async () => {
+    const targets = ['/', '/admin', '/admin/x?y=1', '/other', '*', '//admin', 'http://example.com/admin/x']
+    for (const cookiePath of ['/', '/admin']) {
+      const answers = []
+      for (const impl of [theirs, ours]) {
+        const middleware = impl({ secret: 's', resave: false, saveUninitialized: false, cookie: { path: cookiePath } })
+        const server = await listen((req, res) => {
+          middleware(req, res, (err) => res.end(err ? 'error' : String(Boolean(req.session))))
+        })
+        try {
+          const seen = []
+          for (const path of targets) seen.push(`${path} ${(await sendRaw(server.url, { path, cookie: 'a=b' })).body}`)
+          answers.push(seen)
+        } finally {
+          await server.close()
+        }
+      }
+      assert.ok(answers[0].some((line) => line.endsWith('false')) && answers[0].some((line) => line.endsWith('true')))
+      assert.deepEqual(answers[1], answers[0], `cookie path ${cookiePath}`)
+    }
+  })
 
   it('matches on forged, unsigned, repeated and malformed cookies', async () => {
     const tamper = (jar) => jar && jar.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))

@@ -222,7 +222,11 @@ describe('what the middleware leaves on req', () => {
     }
     const theirs = await added(require('express-session'))
     assert.deepEqual(theirs[0].filter((key) => key.startsWith('session')), ['session', 'sessionID', 'sessionStore'])
-    assert.deepEqual(await added(session), theirs)
+    // express-session also leaves parseurl's cache of the parsed original URL;
+    // with the cookie path `/` there is nothing to parse here.
+    assert.ok(theirs.every((keys) => keys.includes('_parsedOriginalUrl')))
+    const withoutUrlCache = theirs.map((keys) => keys.filter((key) => key !== '_parsedOriginalUrl'))
+    assert.deepEqual(await added(session), withoutUrlCache)
   })
 
   // The tracker is answered by the session's Proxy, not kept on the Session:
