@@ -196,30 +196,34 @@ describe('what the middleware leaves on req', () => {
   // Express changes every request's prototype, after which V8 gives the request
   // a new map for each property added to it: the middleware adds only the three
   // that express-session's API has, and keeps its own state elsewhere.
-  it('adds to req what express-session adds, for new and returning visitors', async () => {
-    const added = async (middleware) => {
-      const before = new WeakMap()
-      const seen = []
-      const app = express()
-      app.use((req, res, next) => {
-        before.set(req, new Set(Reflect.ownKeys(req)))
-        next()
-      })
-      app.use(middleware({ secret: 's', resave: false, saveUninitialized: true }))
-      app.use((req, res) => {
-        const had = before.get(req)
-        seen.push(Reflect.ownKeys(req).filter((key) => !had.has(key)).map(String).sort())
-        res.end('ok')
-      })
-      const server = await listen(app)
-      try {
-        const cookie = cookiePair(await send(server.url))
-        await send(server.url, { headers: { cookie } })
-      } finally {
-        await server.close()
-      }
-      return seen
+  // What `record(req)` saw in an app with `middleware`, on a first visit to
+  // `firstPath` and a return visit to `/` with the cookie that visit got.
+  async function twoVisits (middleware, options, firstPath, record) {
+    const seen = []
+    const app = express()
+    const before = new WeakMap()
+    app.use((req, res, next) => {
+      before.set(req, new Set(Reflect.ownKeys(req)))
+      next()
+    })
+    app.use(middleware({ secret: 's', resave: false, ...options }))
+    app.use((req, res) => {
+      seen.push(record(req, before.get(req)))
+      res.end('ok')
+    })
+    const server = await listen(app)
+    try {
+      const cookie = cookiePair(await send(server.url + firstPath))
+      await send(server.url, { headers: { cookie } })
+    } finally {
+      await server.close()
     }
+    return seen
+  }
+
+  it('adds to req what express-session adds, for new and returning visitors', async () => {
+    const added = (middleware) => twoVisits(middleware, { saveUninitialized: true }, '/',
+      (req, had) => Reflect.ownKeys(req).filter((key) => !had.has(key)).map(String).sort())
     const theirs = await added(require('express-session'))
     assert.deepEqual(theirs[0].filter((key) => key.startsWith('session')), ['session', 'sessionID', 'sessionStore'])
     // express-session also leaves parseurl's cache of the parsed original URL;
@@ -234,24 +238,10 @@ describe('what the middleware leaves on req', () => {
   // but for the `reload` and `save` wrappers express-session defines on a loaded
   // session (non-enumerable; here the prototype's methods do their work).
   it('gives req.session the own keys express-session gives it', async () => {
-    const ownKeys = async (middleware) => {
-      const seen = []
-      const app = express()
-      app.use(middleware({ secret: 's', resave: false, saveUninitialized: false }))
-      app.use((req, res) => {
-        if (req.path === '/login') req.session.user = 'bob'
-        seen.push(Reflect.ownKeys(req.session).map(String))
-        res.end('ok')
-      })
-      const server = await listen(app)
-      try {
-        const cookie = cookiePair(await send(server.url + '/login'))
-        await send(server.url, { headers: { cookie } })
-      } finally {
-        await server.close()
-      }
-      return seen
-    }
+    const ownKeys = (middleware) => twoVisits(middleware, { saveUninitialized: false }, '/login', (req) => {
+      if (req.path === '/login') req.session.user = 'bob'
+      return Reflect.ownKeys(req.session).map(String)
+    })
     const theirs = (await ownKeys(require('express-session')))
       .map((keys) => keys.filter((key) => key !== 'reload' && key !== 'save'))
     assert.deepEqual(theirs, [['req', 'id', 'cookie', 'user'], ['req', 'id', 'cookie', 'user']])
