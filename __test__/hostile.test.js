@@ -133,7 +133,7 @@ describe('broken store data', () => {
     try {
       const cookie = cookiePair(await send(server.url + '/login?name=mallory'))
       const sid = sidOf(cookie)
-      const sessions = store[session.MemoryStore.kSessions]
+      const sessions = store[session.MemoryStore.kNativeSessions]
       sessions.set(sid, typeof data === 'string' ? data : JSON.stringify(data), NaN)
       const response = await send(server.url + '/', { headers: { cookie } })
       return { response, body: JSON.parse(response.body), store, sid }

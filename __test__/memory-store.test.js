@@ -62,7 +62,7 @@ describe('MemoryStore', () => {
     for (let i = 0; i < 100; i++) {
       await storeCall(store, 'set', 's' + i, sessionData(Date.now() + 30))
     }
-    const sessions = store[session.MemoryStore.kSessions]
+    const sessions = store[session.MemoryStore.kNativeSessions]
     assert.equal(sessions.length(0), 100, 'all present before they expire')
     await sleep(150)
     // Counted with a clock of 0 so the count itself expires nothing: the sweep did.
@@ -94,7 +94,7 @@ describe('MemoryStore', () => {
       const seeded = await send(url + '/?seed=1')
       const cookie = cookiePair(seeded)
       const id = decodeURIComponent(cookie).split('s:')[1].split('.')[0]
-      const stored = store[session.MemoryStore.kSessions]
+      const stored = store[session.MemoryStore.kNativeSessions]
       const before = JSON.parse(stored.get(id, Date.now()))
       const touchExpires = stored.touchExpires
       let patched = 0

@@ -12,7 +12,7 @@ const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
 
 // Counts serializations of whole sessions during a request: the tracker's own
 // (lib/session-json.js) and any JSON.stringify of a Session.
-const sessionJson = require('../lib/session-json')
+const sessionJson = require('../lib/tracking/session-json')
 let sessionSerializations = 0
 const realStringify = JSON.stringify
 const realSerializeSession = sessionJson.serializeSession

@@ -6,6 +6,12 @@
 const deprecate = require('depd')('express-session')
 const native = require('./native')
 
+// What a cookie stores and serializes (`data`), in express-session's order: the
+// one list every serializer and comparison of a stored cookie goes by.
+const STORED_FIELDS = [
+  'originalMaxAge', 'partitioned', 'priority', 'expires', 'secure', 'httpOnly', 'domain', 'path', 'sameSite'
+].map((name) => ({ name, property: name === 'expires' ? '_expires' : name }))
+
 function Cookie (options) {
   this.path = '/'
   this.maxAge = null
@@ -59,17 +65,9 @@ Cookie.prototype = {
   },
 
   get data () {
-    return {
-      originalMaxAge: this.originalMaxAge,
-      partitioned: this.partitioned,
-      priority: this.priority,
-      expires: this._expires,
-      secure: this.secure,
-      httpOnly: this.httpOnly,
-      domain: this.domain,
-      path: this.path,
-      sameSite: this.sameSite
-    }
+    const data = {}
+    for (const { name, property } of STORED_FIELDS) data[name] = this[property]
+    return data
   },
 
   serialize: function (name, val) {
@@ -151,6 +149,18 @@ function asTypeError (err) {
   return err.code === 'InvalidArg' ? new TypeError(err.message) : err
 }
 
+/**
+ * When a stored session's cookie expires, in ms since the epoch, from a Date,
+ * a number or the ISO text a store gives back; NaN when it never does.
+ */
+function expiryMillis (session) {
+  const expires = session && session.cookie && session.cookie.expires
+  if (!expires) return NaN
+  if (typeof expires === 'number') return expires
+  if (expires instanceof Date) return expires.getTime()
+  return new Date(expires).getTime()
+}
+
 // Only a valid Date is a valid expiry; anything else truthy is rejected natively.
 function expiresMillis (expires) {
   if (!expires) return undefined
@@ -168,3 +178,5 @@ function sameSiteValue (value) {
 module.exports = Cookie
 module.exports.serializeCookie = serializeCookie
 module.exports.sessionSetCookie = sessionSetCookie
+module.exports.expiryMillis = expiryMillis
+module.exports.STORED_FIELDS = STORED_FIELDS

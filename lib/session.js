@@ -4,8 +4,7 @@
 // non-enumerable `req`, `id` and methods, as in express-session. Inside the
 // middleware each Session comes back wrapped in the request's tracking Proxy.
 
-const { kTracker, trackerFor } = require('./tracking')
-const { offerWhile } = require('./serialized')
+const { kTracker, trackerFor } = require('./tracking/tracker')
 
 function noop () {}
 
@@ -52,8 +51,7 @@ defineMethod(Session.prototype, 'save', function save (fn) {
       return
     }
 
-    const json = tracker.recordSave(this)
-    offerWhile(this, json, () => store.set(this.id, this, callback))
+    tracker.recordSaveDuring(this, () => store.set(this.id, this, callback))
   })
 })
 

@@ -7,9 +7,11 @@
 // session) and probes until it answers, then emits `connect`.
 
 const util = require('util')
-const Store = require('./store')
-const native = require('./native')
-const { jsonOf } = require('./serialized')
+const Store = require('../store')
+const native = require('../native')
+const Cookie = require('../cookie')
+const { jsonForStore } = require('../tracking/tracker')
+const { kStoreProtocol } = require('./protocol')
 
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
@@ -87,14 +89,13 @@ RedisStore.prototype.get = function get (sid, callback) {
 }
 
 RedisStore.prototype.set = function set (sid, session, callback) {
-  let command
+  let json
   try {
-    const { expires, ttl } = lifetimeOf(this, session)
-    command = { op: 'set', sid: String(sid), json: jsonOf(session), expires, ttl, expire: !this.disableTTL }
+    json = jsonForStore(session)
   } catch (err) {
     return failed(err, callback)
   }
-  return send(this, command, nothing, callback)
+  return write(this, sid, session, json, callback)
 }
 
 RedisStore.prototype.touch = function touch (sid, session, callback) {
@@ -107,6 +108,17 @@ RedisStore.prototype.touch = function touch (sid, session, callback) {
     return failed(err, callback)
   }
   return send(this, command, nothing, callback)
+}
+
+function write (store, sid, session, json, callback) {
+  let command
+  try {
+    const { expires, ttl } = lifetimeOf(store, session)
+    command = { op: 'set', sid: String(sid), json, expires, ttl, expire: !store.disableTTL }
+  } catch (err) {
+    return failed(err, callback)
+  }
+  return send(store, command, nothing, callback)
 }
 
 RedisStore.prototype.destroy = function destroy (sid, callback) {
@@ -139,10 +151,35 @@ RedisStore.prototype.close = function close (callback) {
   return send(this, { op: 'close' }, nothing, callback)
 }
 
-/** For the middleware: the session's JSON text (or null), unparsed. */
-function getJson (store, sid, callback) {
-  send(store, { op: 'get', sid }, storedText, callback)
+// The native-store protocol (see protocol.js): JSON text both ways. Every
+// command is bounded by the store's own timeouts.
+const nativeProtocol = {
+  standsFor: {
+    get: RedisStore.prototype.get,
+    set: RedisStore.prototype.set,
+    touch: RedisStore.prototype.touch,
+    destroy: RedisStore.prototype.destroy
+  },
+  boundsItsWaits: true,
+
+  load (store, sid, callback) {
+    send(store, { op: 'get', sid }, storedText, callback)
+  },
+
+  save (store, sid, session, json, callback) {
+    write(store, sid, session, json, callback)
+  },
+
+  touch (store, sid, session, storedCookie, callback) {
+    store.touch(sid, session, callback)
+  },
+
+  destroy (store, sid, callback) {
+    store.destroy(sid, callback)
+  }
 }
+
+Object.defineProperty(RedisStore.prototype, kStoreProtocol, { value: nativeProtocol })
 
 // Commands wait in `batch` until the event loop's check phase, then cross to
 // Rust together: one call and one wake-up of the IO thread per loop turn.
@@ -246,12 +283,11 @@ function sessionsWithIds (reply) {
   return sessions
 }
 
-// The cookie's expiry for Rust to turn into seconds, or the TTL itself when
-// `ttl` is a function.
+// What Rust turns into the key's TTL (src/redis/): the cookie's expiry and the
+// default, or what the `ttl` function says, which then decides alone.
 function lifetimeOf (store, session) {
   if (typeof store.ttl === 'function') return { expires: undefined, ttl: Math.trunc(store.ttl(session)) }
-  const expires = session && session.cookie && session.cookie.expires
-  const ms = expires ? Number(new Date(expires)) : NaN
+  const ms = Cookie.expiryMillis(session)
   return { expires: Number.isFinite(ms) ? ms : undefined, ttl: Math.trunc(store.ttl) }
 }
 
@@ -293,4 +329,3 @@ function dropUndefined (object) {
 }
 
 module.exports = RedisStore
-module.exports.getJson = getJson

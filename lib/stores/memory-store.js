@@ -6,16 +6,18 @@
 // follows the live sessions and the timer never keeps the process alive.
 
 const util = require('util')
-const Store = require('./store')
-const native = require('./native')
-const { jsonOf } = require('./serialized')
-const { cookieJson } = require('./session-json')
-const Cookie = require('./cookie')
+const Store = require('../store')
+const native = require('../native')
+const Cookie = require('../cookie')
+const { jsonForStore } = require('../tracking/tracker')
+const { cookieJson } = require('../tracking/session-json')
+const { kStoreProtocol } = require('./protocol')
 
 const DEFAULT_SWEEP_INTERVAL = 60 * 1000
 const SWEEP_BATCH = 10000
 
-const kSessions = Symbol('express-session-rs.sessions')
+// The native session map (Rust) behind a store.
+const kNativeSessions = Symbol('express-session-rs.native-sessions')
 
 const defer = setImmediate
 
@@ -33,7 +35,7 @@ function MemoryStore (options) {
   }
 
   const sessions = new native.NativeMemoryStore(opts.max)
-  Object.defineProperty(this, kSessions, { value: sessions })
+  Object.defineProperty(this, kNativeSessions, { value: sessions })
   startSweeping(sessions, opts.sweepInterval || DEFAULT_SWEEP_INTERVAL)
 }
 
@@ -42,7 +44,7 @@ util.inherits(MemoryStore, Store)
 MemoryStore.prototype.get = function get (sessionId, callback) {
   let sess
   try {
-    const json = this[kSessions].get(String(sessionId), Date.now())
+    const json = this[kNativeSessions].get(String(sessionId), Date.now())
     sess = json === null ? undefined : JSON.parse(json)
   } catch (err) {
     defer(callback, err)
@@ -53,7 +55,7 @@ MemoryStore.prototype.get = function get (sessionId, callback) {
 
 MemoryStore.prototype.set = function set (sessionId, session, callback) {
   try {
-    writeNow(this, sessionId, session, jsonOf(session))
+    write(this, sessionId, session, jsonForStore(session))
   } catch (err) {
     if (callback) defer(callback, err)
     return
@@ -63,7 +65,7 @@ MemoryStore.prototype.set = function set (sessionId, session, callback) {
 
 MemoryStore.prototype.touch = function touch (sessionId, session, callback) {
   try {
-    touchNow(this, sessionId, session)
+    moveExpiry(this, sessionId, session)
   } catch (err) {
     if (callback) defer(callback, err)
     return
@@ -72,24 +74,24 @@ MemoryStore.prototype.touch = function touch (sessionId, session, callback) {
 }
 
 MemoryStore.prototype.destroy = function destroy (sessionId, callback) {
-  this[kSessions].destroy(String(sessionId))
+  this[kNativeSessions].destroy(String(sessionId))
   if (callback) defer(callback)
 }
 
 MemoryStore.prototype.clear = function clear (callback) {
-  this[kSessions].clear()
+  this[kNativeSessions].clear()
   if (callback) defer(callback)
 }
 
 MemoryStore.prototype.length = function length (callback) {
-  const count = this[kSessions].length(Date.now())
+  const count = this[kNativeSessions].length(Date.now())
   defer(callback, null, count)
 }
 
 MemoryStore.prototype.all = function all (callback) {
   let sessions
   try {
-    sessions = Object.setPrototypeOf(JSON.parse(this[kSessions].allJson(Date.now())), null)
+    sessions = Object.setPrototypeOf(JSON.parse(this[kNativeSessions].allJson(Date.now())), null)
   } catch (err) {
     if (callback) defer(callback, err)
     return
@@ -97,17 +99,16 @@ MemoryStore.prototype.all = function all (callback) {
   if (callback) defer(callback, null, sessions)
 }
 
-// The synchronous cores of set and touch; the middleware calls them directly
-// when the store's methods are the native ones, so a response ends at once.
-function writeNow (store, sessionId, session, json) {
-  store[kSessions].set(String(sessionId), json, expiryOf(session))
+// The synchronous cores of set and touch, for the methods and the protocol.
+function write (store, sessionId, session, json) {
+  store[kNativeSessions].set(String(sessionId), json, Cookie.expiryMillis(session))
 }
 
 // `storedCookie`: the cookie as the store held it when the session was loaded,
 // parsed. When nothing in it but the expiry differs, the store changes the
 // expiry in place instead of taking the whole cookie again.
-function touchNow (store, sessionId, session, storedCookie) {
-  const sessions = store[kSessions]
+function moveExpiry (store, sessionId, session, storedCookie) {
+  const sessions = store[kNativeSessions]
   const cookie = session && session.cookie
   if (storedCookie && onlyExpiryDiffers(cookie, storedCookie)) {
     const expires = cookie._expires.getTime()
@@ -115,43 +116,77 @@ function touchNow (store, sessionId, session, storedCookie) {
   }
   const json = session && cookieJson(cookie)
   if (json !== undefined) {
-    sessions.touch(String(sessionId), json, expiryOf(session), Date.now())
+    sessions.touch(String(sessionId), json, Cookie.expiryMillis(session), Date.now())
   }
 }
-
-// Cookie#data's fields, in its order.
-const COOKIE_FIELDS = ['originalMaxAge', 'partitioned', 'priority', 'expires', 'secure',
-  'httpOnly', 'domain', 'path', 'sameSite']
 
 // Whether `cookie` (a Cookie) would be stored as `stored` but for `expires`:
 // the same fields in the same order with the same values.
 function onlyExpiryDiffers (cookie, stored) {
+  if (!(cookie instanceof Cookie) || !(cookie._expires instanceof Date) ||
+      typeof stored.expires !== 'string') {
+    return false
+  }
   let field = 0
   for (const key in stored) {
-    while (field < COOKIE_FIELDS.length && COOKIE_FIELDS[field] !== key) field++
-    if (field++ === COOKIE_FIELDS.length) return false
+    while (field < Cookie.STORED_FIELDS.length && Cookie.STORED_FIELDS[field].name !== key) field++
+    if (field++ === Cookie.STORED_FIELDS.length) return false
   }
-  return cookie instanceof Cookie &&
-    cookie._expires instanceof Date &&
-    typeof stored.expires === 'string' &&
-    cookie.originalMaxAge === stored.originalMaxAge &&
-    cookie.partitioned === stored.partitioned &&
-    cookie.priority === stored.priority &&
-    cookie.secure === stored.secure &&
-    cookie.httpOnly === stored.httpOnly &&
-    cookie.domain === stored.domain &&
-    cookie.path === stored.path &&
-    cookie.sameSite === stored.sameSite
+  for (const { name, property } of Cookie.STORED_FIELDS) {
+    if (name !== 'expires' && cookie[property] !== stored[name]) return false
+  }
+  return true
 }
 
-/** When the session's cookie expires, in ms since the epoch; NaN for never. */
-function expiryOf (session) {
-  const expires = session && session.cookie && session.cookie.expires
-  if (!expires) return NaN
-  if (typeof expires === 'number') return expires
-  if (expires instanceof Date) return expires.getTime()
-  return new Date(expires).getTime()
+// The native-store protocol (see protocol.js): the middleware's calls answer
+// synchronously, so a response ends as soon as the session is written.
+const nativeProtocol = {
+  standsFor: {
+    get: MemoryStore.prototype.get,
+    set: MemoryStore.prototype.set,
+    touch: MemoryStore.prototype.touch,
+    destroy: MemoryStore.prototype.destroy
+  },
+  boundsItsWaits: false,
+
+  load (store, sessionId, callback) {
+    let json
+    try {
+      json = store[kNativeSessions].get(sessionId, Date.now())
+    } catch (err) {
+      callback(err)
+      return
+    }
+    callback(null, json)
+  },
+
+  save (store, sessionId, session, json, callback) {
+    try {
+      write(store, sessionId, session, json)
+    } catch (err) {
+      callback(err)
+      return
+    }
+    callback(null)
+  },
+
+  touch (store, sessionId, session, storedCookie, callback) {
+    try {
+      moveExpiry(store, sessionId, session, storedCookie)
+    } catch (err) {
+      callback(err)
+      return
+    }
+    callback(null)
+  },
+
+  destroy (store, sessionId, callback) {
+    store[kNativeSessions].destroy(String(sessionId))
+    callback(null)
+  }
 }
+
+Object.defineProperty(MemoryStore.prototype, kStoreProtocol, { value: nativeProtocol })
 
 // The timer holds the store weakly: a store nobody uses any more is collected,
 // and its timer stops with it.
@@ -174,11 +209,4 @@ function startSweeping (sessions, interval) {
 }
 
 module.exports = MemoryStore
-module.exports.kSessions = kSessions
-module.exports.writeNow = writeNow
-module.exports.touchNow = touchNow
-
-/** Whether `store` is a MemoryStore whose `method` nobody replaced. */
-module.exports.hasNative = function hasNative (store, method) {
-  return store instanceof MemoryStore && store[method] === MemoryStore.prototype[method]
-}
+module.exports.kNativeSessions = kNativeSessions

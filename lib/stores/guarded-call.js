@@ -5,7 +5,7 @@
 // throws is a failure passed to the callback, and one that never calls back is
 // a failure after `timeout` ms instead of a request that hangs for ever.
 
-function callStore (timeout, operation, call, callback) {
+function guardedCall (timeout, operation, call, callback) {
   let done = false
   const timer = timeout > 0
     ? setTimeout(() => finish(new Error(`session store did not answer ${operation} within ${timeout} ms`)), timeout)
@@ -26,4 +26,4 @@ function callStore (timeout, operation, call, callback) {
   }
 }
 
-module.exports = callStore
+module.exports = guardedCall

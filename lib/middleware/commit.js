@@ -1,0 +1,237 @@
+'use strict'
+
+// The response hooks: when the headers go out, the Set-Cookie; when the
+// response ends, the commit (save, touch or destroy), with the last byte held
+// back until the store has answered, so the client cannot race the write. The
+// decisions are express-session's functions of the same names.
+
+const debug = require('debug')('express-session-rs')
+const onHeaders = require('on-headers')
+const Session = require('../session')
+const { setcookie, issecure } = require('./cookie')
+
+const defer = setImmediate
+
+/** Hooks `state`'s response: the cookie at its headers, the commit at its end. */
+function hookResponse (state) {
+  const res = state.res
+  onHeaders(res, function () {
+    writeCookieHeader(state)
+  })
+
+  const _end = res.end
+  const _write = res.write
+  let ended = false
+  res.end = function end (chunk, encoding) {
+    if (ended) {
+      return false
+    }
+    ended = true
+    return commitAndEnd(state, res, _end, _write, chunk, encoding)
+  }
+}
+
+function writeCookieHeader (state) {
+  const req = state.req
+  if (!req.session) {
+    debug('no session')
+    return
+  }
+
+  const tracker = state.tracker
+  tracker.beginDecision()
+  try {
+    if (!shouldSetCookie(state)) {
+      return
+    }
+
+    const target = tracker.target(req.session)
+
+    // Secure cookies only go out over https.
+    if (target.cookie.secure && !issecure(req, state.settings.trustProxy)) {
+      debug('not secured')
+      return
+    }
+
+    touchOnce(state, target)
+
+    try {
+      setcookie(state.res, state.codec, req.sessionID, target.cookie)
+    } catch (err) {
+      defer(state.next, err)
+    }
+  } finally {
+    tracker.endDecision()
+  }
+}
+
+function commitAndEnd (state, res, _end, _write, chunk, encoding) {
+  const req = state.req
+  const settings = state.settings
+  const storeAccess = settings.storeAccess
+  let ret
+  let sync = true
+
+  // Ends the response: at once when the store answered synchronously, else
+  // with the byte writetop kept back.
+  function writeend () {
+    if (sync) {
+      ret = _end.call(res, chunk, encoding)
+      sync = false
+      return
+    }
+
+    _end.call(res)
+  }
+
+  // Writes all of the body but its last byte while the store works.
+  function writetop () {
+    if (!sync) {
+      return ret
+    }
+
+    if (!res._header) {
+      res._implicitHeader()
+    }
+
+    if (chunk == null) {
+      ret = true
+      return ret
+    }
+
+    const contentLength = Number(res.getHeader('Content-Length'))
+
+    if (!isNaN(contentLength) && contentLength > 0) {
+      chunk = !Buffer.isBuffer(chunk) ? Buffer.from(chunk, encoding) : chunk
+      encoding = undefined
+
+      if (chunk.length !== 0) {
+        debug('split response')
+        ret = _write.call(res, chunk.slice(0, chunk.length - 1))
+        chunk = chunk.slice(chunk.length - 1, chunk.length)
+        return ret
+      }
+    }
+
+    ret = _write.call(res, chunk, encoding)
+    sync = false
+
+    return ret
+  }
+
+  function committed (err) {
+    if (err) {
+      defer(state.next, err)
+    }
+    writeend()
+  }
+
+  if (shouldDestroy(state)) {
+    debug('destroying')
+    storeAccess.destroy(req.sessionID, function destroyed (err) {
+      debug('destroyed')
+      committed(err)
+    })
+    return writetop()
+  }
+
+  if (!req.session) {
+    debug('no session')
+    return _end.call(res, chunk, encoding)
+  }
+
+  const tracker = state.tracker
+  touchOnce(state, tracker.target(req.session))
+
+  tracker.beginDecision()
+  try {
+    if (shouldSave(state)) {
+      const sess = req.session
+      debug('saving %s', tracker.target(sess).id)
+      storeAccess.save(sess, tracker.target(sess), tracker, committed)
+      return writetop()
+    }
+
+    if (storeAccess.canTouch && shouldTouch(state)) {
+      debug('touching')
+      const sess = req.session
+      // Loaded through the protocol and not replaced since: the store may
+      // patch only the expiry of the cookie it holds.
+      const storedCookie = sess === tracker.loadedNatively ? tracker.original.storedCookie : undefined
+      storeAccess.touch(req.sessionID, sess, tracker.target(sess), storedCookie, committed)
+      return writetop()
+    }
+  } finally {
+    tracker.endDecision()
+  }
+
+  return _end.call(res, chunk, encoding)
+}
+
+// Moves the cookie's expiry once a response (express-session's
+// `req.session.touch()`): straight on the target when its touch is the
+// built-in one, which only resets `maxAge`; an app's own goes through the Proxy.
+function touchOnce (state, target) {
+  if (state.touched) return
+  state.touched = true
+  if (target.touch === Session.prototype.touch && target.resetMaxAge === Session.prototype.resetMaxAge) {
+    const cookie = target.cookie
+    cookie.maxAge = cookie.originalMaxAge
+  } else {
+    state.req.session.touch()
+  }
+}
+
+function isModified (state, sess) {
+  const tracker = state.tracker
+  return state.originalId !== tracker.target(sess).id || !tracker.unchangedSince(tracker.original, sess)
+}
+
+function isSaved (state, sess) {
+  const tracker = state.tracker
+  return state.originalId === tracker.target(sess).id && tracker.unchangedSince(tracker.saved, sess)
+}
+
+function shouldDestroy (state) {
+  const req = state.req
+  return req.sessionID && state.settings.unsetDestroy && req.session == null
+}
+
+function shouldSave (state) {
+  const req = state.req
+  // cannot set cookie without a session ID
+  if (typeof req.sessionID !== 'string') {
+    debug('session ignored because of bogus req.sessionID %o', req.sessionID)
+    return false
+  }
+
+  return !state.settings.saveUninitialized && !state.tracker.saved && state.cookieId !== req.sessionID
+    ? isModified(state, req.session)
+    : !isSaved(state, req.session)
+}
+
+function shouldTouch (state) {
+  const req = state.req
+  // cannot set cookie without a session ID
+  if (typeof req.sessionID !== 'string') {
+    debug('session ignored because of bogus req.sessionID %o', req.sessionID)
+    return false
+  }
+
+  return state.cookieId === req.sessionID && !shouldSave(state)
+}
+
+function shouldSetCookie (state) {
+  const req = state.req
+  // cannot set cookie without a session ID
+  if (typeof req.sessionID !== 'string') {
+    return false
+  }
+
+  return state.cookieId !== req.sessionID
+    ? state.settings.saveUninitialized || isModified(state, req.session)
+    : state.settings.rolling ||
+      (state.tracker.target(req.session).cookie.expires != null && isModified(state, req.session))
+}
+
+module.exports = { hookResponse }

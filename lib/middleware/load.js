@@ -1,0 +1,119 @@
+'use strict'
+
+// From the request's session ID to `req.session`: a new session when there is
+// no ID or the store has none for it, else the stored one, loaded through the
+// store adapter and watched by the request's tracker.
+
+const debug = require('debug')('express-session-rs')
+const Cookie = require('../cookie')
+const Session = require('../session')
+const { makingSession } = require('../tracking/tracker')
+const { issecure } = require('./cookie')
+
+/** Loads `req.session` for `state`'s request, then calls `next` (with an error, if any). */
+function loadSession (state) {
+  const req = state.req
+  const next = state.next
+
+  if (!req.sessionID) {
+    debug('no SID sent, generating session')
+    generate(state)
+    next()
+    return
+  }
+
+  debug('fetching %s', req.sessionID)
+
+  state.settings.storeAccess.load(req.sessionID, function loaded (err, stored, native) {
+    if (err) {
+      debug('error %j', err)
+      next(err)
+      return
+    }
+
+    try {
+      if (!stored) {
+        debug('no session found')
+        generate(state)
+      } else {
+        debug('session found')
+        inflate(state, stored, native)
+      }
+    } catch (e) {
+      next(e)
+      return
+    }
+
+    next()
+  })
+}
+
+/**
+ * Gives the store express-session's `generate(req)`: a new ID and an empty
+ * session with the request's cookie options. Stores call it from `regenerate`.
+ */
+function installGenerate (settings) {
+  settings.store.generate = function (req) {
+    req.sessionID = settings.generateId(req)
+    req.session = new Session(req)
+    const resolved = settings.cookieOptionsFor(req)
+    req.session.cookie = new Cookie(resolved)
+
+    const isSecure = issecure(req, settings.trustProxy)
+
+    if (resolved.secure === 'auto') {
+      req.session.cookie.secure = isSecure
+    }
+
+    if (resolved.sameSite === 'auto') {
+      req.session.cookie.sameSite = isSecure ? 'none' : 'lax'
+    }
+  }
+}
+
+function generate (state) {
+  const req = state.req
+  const tracker = state.tracker
+  makingSession(req, tracker, () => state.settings.store.generate(req))
+  tracker.original = tracker.emptySnapshot()
+  state.originalId = req.sessionID
+}
+
+// `native`: the session came through the native-store protocol, so its stored
+// cookie is the one the store holds, for a touch that patches the expiry.
+function inflate (state, stored, native) {
+  const req = state.req
+  const tracker = state.tracker
+  const storedCookie = stored.cookie
+  makingSession(req, tracker, () => state.settings.store.createSession(req, stored))
+  watchForeignSession(state)
+  state.originalId = req.sessionID
+  tracker.original = tracker.snapshot(native ? storedCookie : undefined)
+  if (native) tracker.loadedNatively = req.session
+
+  if (!state.settings.resave) {
+    tracker.saved = tracker.original
+  }
+}
+
+// Stores built on express-session's own Store (its createSession) give
+// express-session's Session: watch it as well, and note its saves.
+function watchForeignSession (state) {
+  const req = state.req
+  const tracker = state.tracker
+  const sess = req.session
+  if (sess === tracker.current || typeof sess !== 'object' || sess === null) return
+  const foreignSave = sess.save
+  Object.defineProperty(sess, 'save', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: function save (fn) {
+      tracker.recordSaveDuring(this, () => foreignSave.call(this, fn))
+      return this
+    }
+  })
+  req.session = tracker.watch(sess)
+}
+
+module.exports = { loadSession, installGenerate }

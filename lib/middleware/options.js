@@ -1,0 +1,78 @@
+'use strict'
+
+// session(options): express-session's options checked once, with its defaults,
+// deprecations and TypeErrors, into the settings every request reads.
+
+const deprecate = require('depd')('express-session')
+const native = require('../native')
+const MemoryStore = require('../stores/memory-store')
+const StoreAdapter = require('../stores/adapter')
+const { codecFor, lastCodecCache } = require('./cookie')
+
+// Not an express-session option: how long a store written against the callback
+// API may take to answer before the request goes on with an error.
+const DEFAULT_STORE_TIMEOUT = 30 * 1000
+
+class Settings {
+  constructor (options) {
+    const opts = options || {}
+
+    this.cookie = opts.cookie || {}
+    this.generateId = opts.genid || native.generateSessionId
+    this.name = opts.name || opts.key || 'connect.sid'
+    this.store = opts.store || new MemoryStore()
+    this.trustProxy = opts.proxy
+    this.resave = opts.resave
+    this.rolling = Boolean(opts.rolling)
+    this.saveUninitialized = opts.saveUninitialized
+
+    if (typeof this.generateId !== 'function') {
+      throw new TypeError('genid option must be a function')
+    }
+
+    if (this.resave === undefined) {
+      deprecate('undefined resave option; provide resave option')
+      this.resave = true
+    }
+
+    if (this.saveUninitialized === undefined) {
+      deprecate('undefined saveUninitialized option; provide saveUninitialized option')
+      this.saveUninitialized = true
+    }
+
+    if (opts.unset && opts.unset !== 'destroy' && opts.unset !== 'keep') {
+      throw new TypeError('unset option must be "destroy" or "keep"')
+    }
+    this.unsetDestroy = opts.unset === 'destroy'
+
+    const storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
+    if (!(Number.isFinite(storeTimeout) && storeTimeout >= 0)) {
+      throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')
+    }
+    this.storeAccess = new StoreAdapter(this.store, storeTimeout)
+
+    let secret = opts.secret
+    if (Array.isArray(secret) && secret.length === 0) {
+      throw new TypeError('secret option array must contain one or more strings')
+    }
+    if (secret && !Array.isArray(secret)) {
+      secret = [secret]
+    }
+    if (!secret) {
+      deprecate('req.secret; provide secret option')
+    }
+    this.secret = secret
+
+    // Built once: the secrets' HMAC keys are prepared a single time. Without a
+    // secret, cookie-parser's `req.secret` signs (deprecated).
+    this.codec = secret ? codecFor(this.name, secret) : null
+    this.codecForRequestSecret = lastCodecCache(this.name)
+  }
+
+  /** The cookie options for `req`: `cookie`, or what the `cookie` function returns. */
+  cookieOptionsFor (req) {
+    return typeof this.cookie === 'function' ? this.cookie(req) : this.cookie
+  }
+}
+
+module.exports = Settings

@@ -1,0 +1,110 @@
+'use strict'
+
+// The one interface the middleware has to its store. A store that speaks the
+// native-store protocol (protocol.js) is called through it, with JSON text; any
+// other store, or a protocol operation whose public method the app replaced,
+// through express-session's callback API, guarded (guarded-call.js): one answer
+// at most, a throw is an error, and no answer within `timeout` ms is an error.
+
+const Session = require('../session')
+const guardedCall = require('./guarded-call')
+const { kStoreProtocol } = require('./protocol')
+
+class StoreAdapter {
+  /**
+   * @param {object} store an express-session store
+   * @param {number} timeout ms a callback-API call may take (0: no limit)
+   */
+  constructor (store, timeout) {
+    const protocol = store[kStoreProtocol]
+    this.store = store
+    this.protocol = isProtocol(protocol) ? protocol : null
+    // A store that bounds its own waits needs no timer per call.
+    this.timeout = this.protocol !== null && this.protocol.boundsItsWaits ? 0 : timeout
+    this.canTouch = typeof store.touch === 'function'
+  }
+
+  /**
+   * `callback(err, session, native)`: the stored session as data (no session:
+   * undefined), and whether it came through the protocol as JSON text.
+   */
+  load (id, callback) {
+    if (this.usesProtocolFor('get')) {
+      this.protocol.load(this.store, id, function loaded (err, json) {
+        if (err) {
+          callback(err)
+          return
+        }
+        let session
+        try {
+          session = json === null ? undefined : JSON.parse(json)
+        } catch (parseError) {
+          callback(parseError)
+          return
+        }
+        callback(null, session, true)
+      })
+      return
+    }
+
+    guardedCall(this.timeout, 'get', (done) => this.store.get(id, done), function got (err, session) {
+      // A store may report a missing session as ENOENT.
+      if (err && err.code === 'ENOENT') {
+        callback(null, undefined, false)
+        return
+      }
+      callback(err, err ? undefined : session || undefined, false)
+    })
+  }
+
+  /**
+   * Saves `session` (the request's Proxy; `target` is what it wraps) as
+   * `Session#save` would, straight through the protocol when neither the
+   * session's `save` nor the store's `set` was replaced.
+   */
+  save (session, target, tracker, callback) {
+    if (target.save === Session.prototype.save && this.usesProtocolFor('set')) {
+      let json
+      try {
+        json = tracker.recordSave(session)
+      } catch (err) {
+        callback(err)
+        return
+      }
+      this.protocol.save(this.store, target.id, target, json, callback)
+      return
+    }
+    guardedCall(this.timeout, 'set', (done) => session.save(done), callback)
+  }
+
+  /** Moves the stored session's expiry; `storedCookie` as in protocol.js. */
+  touch (id, session, target, storedCookie, callback) {
+    if (this.usesProtocolFor('touch')) {
+      this.protocol.touch(this.store, id, target, storedCookie, callback)
+      return
+    }
+    guardedCall(this.timeout, 'touch', (done) => this.store.touch(id, session, done), callback)
+  }
+
+  destroy (id, callback) {
+    if (this.usesProtocolFor('destroy')) {
+      this.protocol.destroy(this.store, id, callback)
+      return
+    }
+    guardedCall(this.timeout, 'destroy', (done) => this.store.destroy(id, done), callback)
+  }
+
+  // Whether the store's public `method` still does what the protocol stands for.
+  usesProtocolFor (method) {
+    return this.protocol !== null && this.store[method] === this.protocol.standsFor[method]
+  }
+}
+
+function isProtocol (value) {
+  return typeof value === 'object' && value !== null &&
+    typeof value.load === 'function' && typeof value.save === 'function' &&
+    typeof value.touch === 'function' && typeof value.destroy === 'function' &&
+    typeof value.standsFor === 'object' && value.standsFor !== null
+}
+
+module.exports = StoreAdapter

@@ -1,0 +1,210 @@
+'use strict'
+
+// Dirty tracking: whether a request changed its session, answered without
+// serializing it when possible. express-session hashes the whole session at
+// load, at save and at the end of every request; here:
+//
+// - Watchers (watchers.js). `req.session` is a Proxy, and so is every plain
+//   object or array read from it. Each write or delete bumps the tracker's
+//   `generation`. A value the Proxy cannot watch makes the session
+//   `untrackable`: an object handed in by the app (the app keeps a reference)
+//   or one that is not plain data (a Date, a Map, a class instance).
+// - Snapshots. The session as loaded (`original`) and as last saved (`saved`),
+//   express-session's two hashes. A snapshot is a generation plus, once
+//   needed, the session's data as JSON text without the cookie (session-json.js).
+//   While the session is trackable and at the snapshot's generation, it is
+//   unchanged and nothing is serialized. The loaded snapshot's text is made
+//   just before the first change (or the first loss of tracking), so read-only
+//   requests never serialize.
+// - Decisions. The response hooks ask "modified? saved?" several times in one
+//   synchronous stretch; between `beginDecision` and `endDecision` the
+//   session is serialized at most once.
+// - Handoffs (handoff.js). The Session constructor finds its request's tracker,
+//   and a store's `set` the JSON `Session#save` already made, through a value
+//   handed over for the span of one synchronous call.
+
+const sessionJson = require('./session-json')
+const CallHandoff = require('./handoff')
+const { SessionWatcher, NestedWatcher, isPlainData, kTracker } = require('./watchers')
+
+const trackerHandoff = new CallHandoff()
+const jsonHandoff = new CallHandoff()
+
+/** Runs `make` with `tracker` as the tracker of sessions made for `req`. */
+function makingSession (req, tracker, make) {
+  return trackerHandoff.during(req, tracker, make)
+}
+
+/** The tracker a new Session of `req` belongs to, if any. */
+function trackerFor (req) {
+  const named = trackerHandoff.valueFor(req)
+  if (named !== undefined) return named
+  // Later sessions (regenerate, reload) take it from the one they replace.
+  const current = req.session
+  return typeof current === 'object' && current !== null ? current[kTracker] : undefined
+}
+
+/** The JSON a store's `set` should write for `session`. */
+function jsonForStore (session) {
+  const json = jsonHandoff.valueFor(session)
+  return json !== undefined ? json : sessionJson.serializeSession(session).json
+}
+
+// The data of a session that holds nothing but its cookie.
+const EMPTY_DATA = '}'
+
+class Snapshot {
+  constructor (generation, data, storedCookie) {
+    this.generation = generation
+    // Undefined until needed (see `pending` below).
+    this.data = data
+    // The cookie as the store held it, parsed, when loaded from a native store.
+    this.storedCookie = storedCookie
+  }
+}
+
+class SessionTracker {
+  constructor () {
+    this.generation = 0
+    this.untrackable = false
+    // The latest session made for the request: its Proxy and what it wraps.
+    this.current = undefined
+    this.currentTarget = undefined
+    // A snapshot whose data is made just before the first change.
+    this.pending = null
+    this.original = null
+    this.saved = null
+    // The session as loaded from a native store, whose stored cookie
+    // `original` keeps, so a touch that moves only the expiry can patch it.
+    this.loadedNatively = undefined
+    this.sessionWatcher = new SessionWatcher(this)
+    this.nestedWatcher = null
+    this.nestedProxies = null
+    this.decisionDepth = 0
+    this.decisionSession = undefined
+    this.decisionSerialized = undefined
+  }
+
+  /** Wraps a new Session of this request; the latest one is `current`. */
+  watch (session) {
+    const proxy = new Proxy(session, this.sessionWatcher)
+    this.changed()
+    this.current = proxy
+    this.currentTarget = session
+    return proxy
+  }
+
+  /**
+   * What `session` wraps when it is the watched current session: for the
+   * middleware's own reads, which need no tracking and would each trip a trap.
+   */
+  target (session) {
+    return session === this.current ? this.currentTarget : session
+  }
+
+  /** What a read of `value` hands to the app. */
+  handOut (value) {
+    if (this.untrackable || typeof value !== 'object' || value === null) return value
+    if (isPlainData(value)) return this.watchNested(value)
+    this.lose()
+    return value
+  }
+
+  /** A write of `value`; an object the app hands in stays in its hands too. */
+  handIn (value) {
+    this.changed()
+    if (typeof value === 'object' && value !== null) this.lose()
+  }
+
+  changed () {
+    this.settlePending()
+    this.generation++
+    this.decisionSession = undefined
+  }
+
+  /** From now on, changes may happen unseen. */
+  lose () {
+    this.settlePending()
+    this.untrackable = true
+  }
+
+  /** A snapshot of the session as it is now, its data made when first needed. */
+  snapshot (storedCookie) {
+    this.settlePending()
+    const snapshot = new Snapshot(this.generation, undefined, storedCookie)
+    this.pending = snapshot
+    return snapshot
+  }
+
+  /** A snapshot of a session that holds nothing but its cookie. */
+  emptySnapshot () {
+    return new Snapshot(this.generation, EMPTY_DATA, undefined)
+  }
+
+  /** Whether `session` still holds what `snapshot` recorded. */
+  unchangedSince (snapshot, session) {
+    if (!snapshot) return false
+    if (session === this.current && !this.untrackable && snapshot.generation === this.generation) {
+      return true
+    }
+    if (session == null) return false
+    if (snapshot === this.pending) this.settlePending()
+    return snapshot.data === this.serialized(session).data
+  }
+
+  /** Records `session` as saved and returns its JSON for the store. */
+  recordSave (session) {
+    const { json, data } = this.serialized(session)
+    this.saved = new Snapshot(this.generation, data, undefined)
+    return json
+  }
+
+  /** Records `session` as saved and runs `write`, which reaches a store's `set`. */
+  recordSaveDuring (session, write) {
+    return jsonHandoff.during(session, this.recordSave(session), write)
+  }
+
+  beginDecision () {
+    if (this.decisionDepth++ === 0) this.decisionSession = undefined
+  }
+
+  endDecision () {
+    if (--this.decisionDepth > 0) return
+    this.decisionSession = undefined
+    this.decisionSerialized = undefined
+  }
+
+  // `{ json, data }` of `session`, once per decision.
+  serialized (session) {
+    if (this.decisionDepth > 0 && session === this.decisionSession) return this.decisionSerialized
+    const serialized = sessionJson.serializeSession(this.target(session))
+    if (this.decisionDepth > 0) {
+      this.decisionSession = session
+      this.decisionSerialized = serialized
+    }
+    return serialized
+  }
+
+  settlePending () {
+    if (this.pending) {
+      // The target, not the Proxy: serializing must not trip the traps.
+      this.pending.data = sessionJson.serializeData(this.currentTarget)
+      this.pending = null
+    }
+  }
+
+  watchNested (value) {
+    if (!this.nestedProxies) {
+      this.nestedProxies = new WeakMap()
+      this.nestedWatcher = new NestedWatcher(this)
+    }
+    let proxy = this.nestedProxies.get(value)
+    if (!proxy) {
+      proxy = new Proxy(value, this.nestedWatcher)
+      this.nestedProxies.set(value, proxy)
+    }
+    return proxy
+  }
+}
+
+module.exports = { SessionTracker, kTracker, makingSession, trackerFor, jsonForStore }
