@@ -86,6 +86,19 @@ const implementations = [
   }
 ]
 
+// BENCH_BASELINE=<checkout>: compare against another build of express-session-rs
+// (a checkout of an earlier commit, built) instead of express-session, so a
+// change is measured before and after in one run.
+if (process.env.BENCH_BASELINE) {
+  const baseline = path.resolve(process.env.BENCH_BASELINE)
+  implementations[0] = {
+    name: 'express-session-rs@baseline',
+    load: () => require(baseline),
+    root: baseline,
+    stores: { memory: memoryStore, redis: oursRedisStore }
+  }
+}
+
 const [THEIRS, OURS] = implementations.map((impl) => impl.name)
 
 function implementationByName (name) {

@@ -9,6 +9,8 @@ const os = require('os')
 const path = require('path')
 const { spawn, spawnSync } = require('child_process')
 
+const { implementations, THEIRS, OURS } = require('./implementations')
+
 const PARTS = ['http', 'inprocess', 'memory']
 const ROOT = path.join(__dirname, '..')
 const RESULTS = path.join(__dirname, 'results')
@@ -93,8 +95,8 @@ function meta () {
     cpus: cpus.length,
     cpuModel: cpus.length ? cpus[0].model : 'unknown',
     versions: {
-      'express-session': packageVersion(path.dirname(require.resolve('express-session/package.json'))),
-      'express-session-rs': packageVersion(ROOT)
+      [THEIRS]: packageVersion(implementations[0].root || path.dirname(require.resolve('express-session/package.json'))),
+      [OURS]: packageVersion(ROOT)
     },
     addon: addonDescription()
   }
