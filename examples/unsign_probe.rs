@@ -4,7 +4,7 @@
 //! `valgrind --tool=callgrind` by `__test__/constant-time.test.js`: a comparison
 //! that stops at the first difference executes more instructions for `tail`.
 
-use express_session_rs::signature::Signer;
+use express_session_rs::cookie::signature::Signer;
 
 fn main() {
     let position = std::env::args().nth(1).unwrap_or_default();

@@ -1,25 +1,25 @@
 //! express-session-rs: the native half of a drop-in replacement for express-session.
 //!
-//! The modules below the binding are plain Rust with their own unit tests; `binding`
-//! is the only place that knows about Node.js.
+//! Everything but `binding` is plain Rust with its own unit tests; `binding` is
+//! the only place that knows about Node.js.
 
-pub mod cookie_header;
-pub mod digest;
-pub mod json_object;
-pub mod memory_store;
-pub mod record_arena;
-pub mod redis_dispatch;
-pub mod redis_store;
-pub mod session_id;
-pub mod session_record;
-pub mod set_cookie;
-pub mod signature;
+/// The session cookie: reading `Cookie`, writing `Set-Cookie`, signatures, IDs.
+pub mod cookie;
+/// The native memory store: packed records in pages, filed by expiry.
+pub mod memory;
+/// The Redis store and the IO thread that runs its commands.
+pub mod redis;
+/// Civil dates: HTTP dates for `Expires`, ISO dates as `JSON.stringify` writes them.
+pub mod time;
+/// LEB128 variable-length integers, for the lengths in stored records.
+pub mod varint;
 
+/// The Node.js surface (napi-rs): the only code that knows about Node.js.
 #[cfg(feature = "node")]
 pub mod binding;
 
 #[cfg(test)]
-mod properties;
+mod property_tests;
 
 /// The message a panic carried, for the error that replaces it.
 pub(crate) fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {

@@ -2,7 +2,7 @@
 //! and a value is only ever a slice of the header or its decoding.
 #![no_main]
 
-use express_session_rs::cookie_header::{decode_component, find_cookie};
+use express_session_rs::cookie::header::{decode_component, find_cookie};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

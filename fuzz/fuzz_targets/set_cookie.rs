@@ -2,8 +2,8 @@
 //! panics, and what it writes is a single header line the reader reads back.
 #![no_main]
 
-use express_session_rs::cookie_header::find_cookie;
-use express_session_rs::set_cookie::{serialize, CookieAttributes};
+use express_session_rs::cookie::header::find_cookie;
+use express_session_rs::cookie::set_cookie::{serialize, CookieAttributes};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! secret signed; signing then unsigning gives the value back.
 #![no_main]
 
-use express_session_rs::signature::Signer;
+use express_session_rs::cookie::signature::Signer;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

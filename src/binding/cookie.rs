@@ -1,14 +1,13 @@
-//! Cookies, signatures, session IDs and the dirty-check digest.
+//! Cookies, signatures and session IDs.
 
 use napi::bindgen_prelude::{Buffer, Either, External};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
-use crate::cookie_header::{decode_component, find_cookie};
-use crate::digest::session_digest;
-use crate::set_cookie::{self, CookieAttributes};
-use crate::signature::Signer;
+use crate::cookie::header::find_cookie;
+use crate::cookie::set_cookie::{self, CookieAttributes};
+use crate::cookie::signature::Signer;
 
 /// Attributes of a cookie, in the order `cookie.serialize` reads them.
 /// `expires` is milliseconds since the epoch (`NaN` for an invalid date).
@@ -57,7 +56,7 @@ pub fn serialize_cookie(name: String, value: String, options: CookieOptions) -> 
 #[napi]
 pub fn generate_session_id() -> Result<String> {
     guarded(|| {
-        crate::session_id::generate().map_err(|error| {
+        crate::cookie::session_id::generate().map_err(|error| {
             Error::new(
                 Status::GenericFailure,
                 format!("could not read the OS random source: {error}"),
@@ -66,18 +65,12 @@ pub fn generate_session_id() -> Result<String> {
     })
 }
 
-/// The dirty-check digest of a serialized session (its `cookie` left out).
-#[napi]
-pub fn session_digest_of(json: String) -> Result<String> {
-    guarded(|| Ok(session_digest(&json)))
-}
-
 /// Reads and writes the session cookie for one middleware: its name and secrets
 /// are fixed, and each secret's HMAC key is prepared once.
 ///
 /// JS holds it as an `External` and calls the `codec*` functions on it (lib/native.js
-/// gives them back the shape of a class): a class method costs about 150 ns more per
-/// call in napi-rs's class machinery, and these run on every request.
+/// gives them back the shape of a class): a class method costs more per call in
+/// napi-rs's class machinery, and these run on every request.
 pub struct SessionCookieCodec {
     name: String,
     signer: Signer,
@@ -220,5 +213,5 @@ impl SessionCookieCodec {
 /// the input unchanged where that would throw). Exposed for tests.
 #[napi]
 pub fn decode_cookie_value(value: String) -> Result<String> {
-    guarded(|| Ok(decode_component(&value).into_owned()))
+    guarded(|| Ok(crate::cookie::header::decode_component(&value).into_owned()))
 }

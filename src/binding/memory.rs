@@ -5,12 +5,12 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use super::guarded;
-use crate::memory_store::{release_freed_memory, to_millis, SessionMap};
+use crate::memory::store::{release_freed_memory, to_millis, SessionMap};
 
 /// The native memory store's data, held by JS as an `External` (lib/native.js
 /// wraps the `memory*` functions in a class, and lib/memory.js gives that
-/// express-session's callback API). Free functions instead of class methods: a
-/// class method costs about 150 ns more per call, and get, set and touch run on
+/// express-session's callback API). Free functions instead of class methods:
+/// napi-rs's class machinery costs more per call, and get, set and touch run on
 /// every request.
 type Store = External<SessionMap>;
 

@@ -1,5 +1,5 @@
 //! The native Redis store. JS submits the commands of one event-loop turn in
-//! one call; the IO thread (`redis_dispatch`) sends the replies back through a
+//! one call; the IO thread (`redis::dispatch`) sends the replies back through a
 //! single threadsafe function, which drains every reply that is ready when it
 //! runs. The threadsafe function keeps the event loop alive only while
 //! commands are outstanding.
@@ -15,8 +15,8 @@ use napi::{sys, Env, Result, Status};
 use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
-use crate::redis_dispatch::{Answer, Batch, Dispatcher, Reply, Request};
-use crate::redis_store::{ttl_seconds, RedisConfig, RedisStore};
+use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
+use crate::redis::store::{ttl_seconds, RedisConfig, RedisStore};
 
 /// Options of the native Redis store; the JS `RedisStore` fills in defaults.
 #[napi(object, object_to_js = false)]

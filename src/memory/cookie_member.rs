@@ -1,62 +1,41 @@
-//! Just enough JSON to work on the top level of a serialized session object:
-//! finding one member (`"cookie":{...}`) to leave it out of the digest or to
-//! split a stored session around it. User data is never parsed or rewritten.
+//! Where the value of a serialized session's top-level `cookie` member is, so
+//! that a stored session can be split around it (see `record`). Just enough
+//! JSON for that: the top level is scanned, nested values are skipped whole,
+//! and user data is never parsed or rewritten.
 
 use std::ops::Range;
 
-/// Where one member of the top-level object stands in `text`.
-#[derive(Debug, PartialEq, Eq, Clone)]
-pub struct Member {
-    /// The value alone.
-    pub value: Range<usize>,
-    /// The member plus one adjoining comma: what removing it takes out.
-    pub removal: Range<usize>,
-}
-
-/// The member called `key` (written without escapes) of the object in `text`,
-/// or `None` when there is none or `text` is not an object.
-pub fn find_member(text: &str, key: &str) -> Option<Member> {
-    let bytes = text.as_bytes();
+/// The byte range of the value of the top-level member `"cookie"` of the object
+/// in `json`, or `None` when there is none or `json` is not an object.
+pub fn cookie_member(json: &str) -> Option<Range<usize>> {
+    let bytes = json.as_bytes();
     let mut i = skip_whitespace(bytes, 0);
     if bytes.get(i) != Some(&b'{') {
         return None;
     }
     i += 1;
-    let mut previous_comma: Option<usize> = None;
     loop {
         i = skip_whitespace(bytes, i);
         if bytes.get(i)? != &b'"' {
             return None;
         }
-        let key_start = i;
         let key_end = skip_string(bytes, i)?;
-        let name = &text[key_start + 1..key_end - 1];
+        // Compared as written: express-session's JSON never escapes this key.
+        let is_cookie = &bytes[i + 1..key_end - 1] == b"cookie";
         i = skip_whitespace(bytes, key_end);
         if bytes.get(i)? != &b':' {
             return None;
         }
         let value_start = skip_whitespace(bytes, i + 1);
         let value_end = skip_value(bytes, value_start)?;
+        if is_cookie {
+            return Some(value_start..value_end);
+        }
         let after = skip_whitespace(bytes, value_end);
-        let next_comma = (bytes.get(after) == Some(&b',')).then_some(after);
-        if name == key {
-            let removal = match (previous_comma, next_comma) {
-                (Some(comma), _) => comma..value_end,
-                (None, Some(comma)) => key_start..comma + 1,
-                (None, None) => key_start..value_end,
-            };
-            return Some(Member {
-                value: value_start..value_end,
-                removal,
-            });
+        if bytes.get(after)? != &b',' {
+            return None;
         }
-        match next_comma {
-            Some(comma) => {
-                previous_comma = Some(comma);
-                i = comma + 1;
-            }
-            None => return None,
-        }
+        i = after + 1;
     }
 }
 
@@ -117,37 +96,32 @@ fn skip_value(bytes: &[u8], i: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn removed(text: &str) -> String {
-        let member = find_member(text, "cookie").unwrap();
-        format!(
-            "{}{}",
-            &text[..member.removal.start],
-            &text[member.removal.end..]
-        )
+    fn value(json: &str) -> Option<&str> {
+        cookie_member(json).map(|range| &json[range])
     }
 
     #[test]
-    fn removes_the_member_wherever_it_stands() {
-        assert_eq!(removed(r#"{"cookie":{"a":1}}"#), "{}");
-        assert_eq!(removed(r#"{"cookie":{"a":1},"b":2}"#), r#"{"b":2}"#);
-        assert_eq!(removed(r#"{"a":1,"cookie":{"p":"}"}}"#), r#"{"a":1}"#);
+    fn finds_the_value_wherever_the_member_stands() {
+        assert_eq!(value(r#"{"cookie":{"a":1}}"#), Some(r#"{"a":1}"#));
+        assert_eq!(value(r#"{"cookie":{"a":1},"b":2}"#), Some(r#"{"a":1}"#));
+        assert_eq!(value(r#"{"a":1,"cookie":{"p":"}"}}"#), Some(r#"{"p":"}"}"#));
         assert_eq!(
-            removed(r#"{"a":[1,{"cookie":2}],"cookie":null,"b":"x\"y"}"#),
-            r#"{"a":[1,{"cookie":2}],"b":"x\"y"}"#
+            value(r#"{"a":[1,{"cookie":2}],"cookie":null,"b":"x\"y"}"#),
+            Some("null")
         );
+        assert_eq!(value(r#"{"a":"\"cookie\":1","cookie":2}"#), Some("2"));
     }
 
     #[test]
     fn ignores_nested_members_of_the_same_name() {
-        assert_eq!(find_member(r#"{"user":{"cookie":1}}"#, "cookie"), None);
+        assert_eq!(cookie_member(r#"{"user":{"cookie":1}}"#), None);
+        assert_eq!(cookie_member(r#"{"n":1}"#), None);
     }
 
     #[test]
     fn tolerates_whitespace() {
-        assert_eq!(
-            removed("{ \"a\" : 1 , \"cookie\" : { } }"),
-            "{ \"a\" : 1  }"
-        );
+        assert_eq!(value("{ \"a\" : 1 , \"cookie\" : { } }"), Some("{ }"));
+        assert_eq!(value("\n{\"cookie\"\t:\r\n1}"), Some("1"));
     }
 
     #[test]
@@ -161,8 +135,9 @@ mod tests {
             "{\"cookie\":",
             "{\"cookie\":{",
             "{'a':1}",
+            "{\"a\":1 \"cookie\":2}",
         ] {
-            assert_eq!(find_member(text, "cookie"), None, "{text}");
+            assert_eq!(cookie_member(text), None, "{text}");
         }
     }
 }

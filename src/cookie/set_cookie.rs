@@ -3,7 +3,7 @@
 //! `encodeURIComponent`, then Domain, Path, Expires, HttpOnly, Secure,
 //! Partitioned, Priority and SameSite, in that order. Max-Age is never written.
 
-use std::fmt::Write;
+use crate::time::write_http_date;
 
 /// The attributes of a session cookie, as read from express-session's `cookie.data`.
 #[derive(Debug, Default, Clone)]
@@ -165,116 +165,9 @@ static UNRESERVED: [bool; 256] = {
     table
 };
 
-/// The largest distance from the epoch a JavaScript `Date` can hold, in ms.
-const MAX_DATE_MS: f64 = 8.64e15;
-
-/// Appends `Date.prototype.toUTCString()` of `ms`; `None` when `ms` is no valid date.
-pub fn write_http_date(ms: f64, out: &mut String) -> Option<()> {
-    if !ms.is_finite() || ms.abs() > MAX_DATE_MS {
-        return None;
-    }
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let ms = ms.trunc() as i64;
-    let days = ms.div_euclid(86_400_000);
-    let secs_of_day = ms.rem_euclid(86_400_000) / 1000;
-    let (year, month, day) = civil_from_days(days);
-    out.push_str(DAYS[days.rem_euclid(7) as usize]);
-    out.push_str(", ");
-    push_two_digits(out, day);
-    out.push(' ');
-    out.push_str(MONTHS[(month - 1) as usize]);
-    out.push(' ');
-    if year < 0 {
-        out.push('-');
-    }
-    // Four digits at least, as toUTCString pads them.
-    let year = year.unsigned_abs();
-    if year >= 10_000 {
-        write!(out, "{year}").ok()?;
-    } else {
-        push_two_digits(out, (year / 100) as i64);
-        push_two_digits(out, (year % 100) as i64);
-    }
-    out.push(' ');
-    push_two_digits(out, secs_of_day / 3600);
-    out.push(':');
-    push_two_digits(out, secs_of_day / 60 % 60);
-    out.push(':');
-    push_two_digits(out, secs_of_day % 60);
-    out.push_str(" GMT");
-    Some(())
-}
-
-fn push_two_digits(out: &mut String, n: i64) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`); the inverse of `civil_from_days`.
-pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Proleptic Gregorian (year, month 1-12, day 1-31) of a day count from 1970-01-01
-/// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn date(ms: f64) -> Option<String> {
-        let mut out = String::new();
-        write_http_date(ms, &mut out).map(|_| out)
-    }
-
-    #[test]
-    fn formats_dates_like_to_utc_string() {
-        // Expected strings from `new Date(ms).toUTCString()` in Node.js 20.
-        let cases = [
-            (0.0, "Thu, 01 Jan 1970 00:00:00 GMT"),
-            (-1.0, "Wed, 31 Dec 1969 23:59:59 GMT"),
-            (-62198755200000.0, "Fri, 01 Jan -0001 00:00:00 GMT"),
-            (-62198755200001.0, "Thu, 31 Dec -0002 23:59:59 GMT"),
-            (-62135596800000.0, "Mon, 01 Jan 0001 00:00:00 GMT"),
-            (253402300799999.0, "Fri, 31 Dec 9999 23:59:59 GMT"),
-            (253402300800000.0, "Sat, 01 Jan 10000 00:00:00 GMT"),
-            (8.64e15, "Sat, 13 Sep 275760 00:00:00 GMT"),
-            (-8.64e15, "Tue, 20 Apr -271821 00:00:00 GMT"),
-            (1000000000000.7, "Sun, 09 Sep 2001 01:46:40 GMT"),
-        ];
-        for (ms, expected) in cases {
-            assert_eq!(date(ms).as_deref(), Some(expected), "{ms}");
-        }
-    }
-
-    #[test]
-    fn rejects_invalid_dates() {
-        assert_eq!(date(f64::NAN), None);
-        assert_eq!(date(f64::INFINITY), None);
-        assert_eq!(date(8.64e15 + 1.0), None);
-    }
 
     #[test]
     fn encodes_like_encode_uri_component() {

@@ -14,7 +14,8 @@
 
 use std::ops::Range;
 
-use crate::set_cookie::{civil_from_days, days_from_civil};
+use crate::time::{parse_iso_date, write_iso_date, ISO_DATE_LEN};
+use crate::varint;
 
 /// Byte values below 0x20 mark substitutions; 0x01..=TOKENS.len() are these.
 const TOKENS: &[&[u8]] = &[
@@ -41,7 +42,7 @@ const TOKENS: &[&[u8]] = &[
 const DATE: u8 = 0x1e;
 /// The rest of the part is stored unpacked.
 const RAW: u8 = 0x1f;
-const QUOTED_DATE_LEN: usize = 26;
+const QUOTED_DATE_LEN: usize = ISO_DATE_LEN + 2;
 /// The marker of `,"expires":`.
 const EXPIRES_TOKEN: u8 = 3;
 /// The first instant of the year 10000: later dates are not packed.
@@ -154,103 +155,14 @@ pub fn unpack_into(packed: &[u8], out: &mut Vec<u8>) {
 /// Milliseconds of a quoted ISO date that formats back to exactly these bytes,
 /// for years 1970 to 9999 (so they fit six bytes).
 fn parse_quoted_date(text: &[u8]) -> Option<i64> {
-    if text.len() != QUOTED_DATE_LEN || text[0] != b'"' || text[25] != b'"' {
-        return None;
-    }
-    let digits = |range: Range<usize>| -> Option<i64> {
-        text[range].iter().try_fold(0i64, |n, &b| {
-            b.is_ascii_digit().then(|| n * 10 + i64::from(b - b'0'))
-        })
-    };
-    let year = digits(1..5)?;
-    let month = digits(6..8)?;
-    let day = digits(9..11)?;
-    let hours = digits(12..14)?;
-    let minutes = digits(15..17)?;
-    let seconds = digits(18..20)?;
-    let millis = digits(21..24)?;
-    let separators = [
-        (5, b'-'),
-        (8, b'-'),
-        (11, b'T'),
-        (14, b':'),
-        (17, b':'),
-        (20, b'.'),
-        (24, b'Z'),
-    ];
-    let in_range = (1970..=9999).contains(&year)
-        && (1..=12).contains(&month)
-        && (1..=days_in_month(year, month)).contains(&day)
-        && hours < 24
-        && minutes < 60
-        && seconds < 60;
-    if !in_range || separators.iter().any(|&(at, b)| text[at] != b) {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    Some(((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    let date = text.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    parse_iso_date(date).filter(|ms| (0..MAX_PACKED_DATE).contains(ms))
 }
 
 fn write_quoted_date(ms: i64, out: &mut Vec<u8>) {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
     out.push(b'"');
-    push_digits(out, year, 4);
-    out.push(b'-');
-    push_digits(out, month, 2);
-    out.push(b'-');
-    push_digits(out, day, 2);
-    out.push(b'T');
-    push_digits(out, in_day / 3_600_000, 2);
-    out.push(b':');
-    push_digits(out, in_day / 60_000 % 60, 2);
-    out.push(b':');
-    push_digits(out, in_day / 1000 % 60, 2);
-    out.push(b'.');
-    push_digits(out, in_day % 1000, 3);
-    out.extend_from_slice(b"Z\"");
-}
-
-fn push_digits(out: &mut Vec<u8>, value: i64, width: u32) {
-    let mut digits = [b'0'; 4];
-    let mut rest = value.clamp(0, 9999);
-    for digit in digits.iter_mut().rev() {
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    out.extend_from_slice(&digits[4 - width as usize..]);
-}
-
-fn push_varint(out: &mut Vec<u8>, mut value: usize) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-fn read_varint(bytes: &[u8], at: &mut usize) -> usize {
-    let mut value = 0usize;
-    let mut shift = 0;
-    while let Some(&byte) = bytes.get(*at) {
-        *at += 1;
-        value |= usize::from(byte & 0x7f) << shift;
-        if byte < 0x80 || shift > 56 {
-            break;
-        }
-        shift += 7;
-    }
-    value
+    write_iso_date(ms, out);
+    out.push(b'"');
 }
 
 /// Where the parts of a record are.
@@ -261,23 +173,36 @@ struct Layout {
     rest: Range<usize>,
 }
 
+/// A record that does not parse, which this module never writes, reads as
+/// one with nothing in it.
 fn layout(record: &[u8]) -> Layout {
-    let mut at = 0;
-    let id_len = read_varint(record, &mut at);
     let end = record.len();
-    let id = at.min(end)..(at + id_len).min(end);
+    parse_layout(record).unwrap_or(Layout {
+        id: end..end,
+        prefix: end..end,
+        cookie: end..end,
+        rest: end..end,
+    })
+}
+
+fn parse_layout(record: &[u8]) -> Option<Layout> {
+    let end = record.len();
+    let within = |start: usize, len: usize| start..start.saturating_add(len).min(end);
+    let mut at = 0;
+    let id_len = varint::read(record, &mut at)?;
+    let id = within(at, id_len);
     at = id.end;
-    let prefix_len = read_varint(record, &mut at);
-    let cookie_len = read_varint(record, &mut at);
-    let prefix = at.min(end)..(at + prefix_len).min(end);
-    let cookie = prefix.end..(prefix.end + cookie_len).min(end);
+    let prefix_len = varint::read(record, &mut at)?;
+    let cookie_len = varint::read(record, &mut at)?;
+    let prefix = within(at, prefix_len);
+    let cookie = within(prefix.end, cookie_len);
     let rest = cookie.end..end;
-    Layout {
+    Some(Layout {
         id,
         prefix,
         cookie,
         rest,
-    }
+    })
 }
 
 /// Appends the record of session `id` whose JSON is `json`, split at `cookie`
@@ -318,7 +243,7 @@ fn encode_parts(
     rest: impl FnOnce(&mut Vec<u8>),
     out: &mut Vec<u8>,
 ) {
-    push_varint(out, id.len());
+    varint::push(out, id.len());
     out.extend_from_slice(id);
     // The parts go straight into `out`; their lengths, known afterwards, are
     // slipped in before them.
@@ -328,18 +253,9 @@ fn encode_parts(
     cookie(out);
     let cookie_len = out.len() - lengths_at - prefix_len;
     rest(out);
-    let mut lengths = [0u8; 20];
-    let mut n = 0;
-    for mut value in [prefix_len, cookie_len] {
-        while value >= 0x80 {
-            lengths[n] = (value as u8) | 0x80;
-            value >>= 7;
-            n += 1;
-        }
-        lengths[n] = value as u8;
-        n += 1;
-    }
-    out.splice(lengths_at..lengths_at, lengths[..n].iter().copied());
+    let (prefix_len, cookie_len) = (varint::encode(prefix_len), varint::encode(cookie_len));
+    let lengths = prefix_len.as_bytes().iter().chain(cookie_len.as_bytes());
+    out.splice(lengths_at..lengths_at, lengths.copied());
 }
 
 /// Sets the cookie's `expires` to `ms` in place, when the cookie holds it as a
@@ -385,6 +301,7 @@ pub fn json(record: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::cookie_member::cookie_member;
 
     fn round_trip(text: &str) -> Vec<u8> {
         let mut packed = Vec::new();
@@ -396,6 +313,38 @@ mod tests {
     }
 
     const SESSION: &str = r#"{"cookie":{"originalMaxAge":3600000,"expires":"2026-11-27T12:28:12.050Z","secure":false,"httpOnly":true,"path":"/"},"user":{"id":100001,"name":"user1"},"views":1}"#;
+
+    #[test]
+    fn the_byte_format_stays_as_stored() {
+        // Every token and a date, in records written by earlier versions.
+        let text = r#"{"cookie":{"originalMaxAge":null,"expires":"2026-11-27T12:28:12.050Z","secure":false,"httpOnly":true,"path":"/","domain":"x","sameSite":"lax","partitioned":true,"priority":"high"},"a":{"originalMaxAge":1,"secure":true,"httpOnly":false,"path":"/a","sameSite":"strict","sameSite":"none","sameSite":true},"originalMaxAge":2,"d":"1969-12-31T23:59:59.999Z"}"#;
+        let expected: &[u8] = &[
+            3, 115, 105, 100, 1, 30, 1, 18, 3, 30, 1, 162, 28, 250, 63, 146, 4, 6, 8, 10, 34, 120,
+            34, 11, 15, 116, 114, 117, 101, 16, 34, 104, 105, 103, 104, 34, 125, 44, 34, 97, 34,
+            58, 2, 49, 5, 7, 9, 34, 47, 97, 34, 12, 13, 14, 116, 114, 117, 101, 125, 44, 17, 50,
+            44, 34, 100, 34, 58, 34, 49, 57, 54, 57, 45, 49, 50, 45, 51, 49, 84, 50, 51, 58, 53,
+            57, 58, 53, 57, 46, 57, 57, 57, 90, 34, 125,
+        ];
+        let mut record = Vec::new();
+        encode("sid", text, cookie_member(text), &mut record);
+        assert_eq!(record, expected);
+        assert_eq!(json(expected), text);
+        assert_eq!(EXPIRES_TOKEN, 3);
+    }
+
+    #[test]
+    fn a_malformed_record_reads_as_empty() {
+        for record in [&[][..], &[0x80], &[3, b'a'], &[0xff; 12], &[1, b'a', 0x80]] {
+            let _ = json(record);
+            let _ = id(record);
+            assert!(!set_cookie_expires(&mut record.to_vec(), 0));
+            assert!(!encode_with_cookie(record, "{}", &mut Vec::new()));
+        }
+        // Lengths that run past the end are cut at it.
+        let cut = [2, b'a', b'b', 0, 9, b'x'];
+        assert_eq!(id(&cut), b"ab");
+        assert_eq!(json(&cut), "x");
+    }
 
     #[test]
     fn packs_a_session_to_about_half() {
@@ -422,9 +371,9 @@ mod tests {
 
     #[test]
     fn expires_changes_in_place() {
-        let member = crate::json_object::find_member(SESSION, "cookie").unwrap();
+        let member = cookie_member(SESSION).unwrap();
         let mut record = Vec::new();
-        encode("sid", SESSION, Some(member.value), &mut record);
+        encode("sid", SESSION, Some(member), &mut record);
         let later = 1_900_000_000_123;
         assert!(set_cookie_expires(&mut record, later));
         assert_eq!(
@@ -434,8 +383,8 @@ mod tests {
         assert!(!set_cookie_expires(&mut record, MAX_PACKED_DATE));
         let mut bare = Vec::new();
         let no_expiry = r#"{"cookie":{"path":"/"},"expires":"2026-11-27T12:28:12.050Z"}"#;
-        let member = crate::json_object::find_member(no_expiry, "cookie").unwrap();
-        encode("sid", no_expiry, Some(member.value), &mut bare);
+        let member = cookie_member(no_expiry).unwrap();
+        encode("sid", no_expiry, Some(member), &mut bare);
         assert!(!set_cookie_expires(&mut bare, later));
     }
 
@@ -448,9 +397,9 @@ mod tests {
 
     #[test]
     fn records_split_at_the_cookie_and_touch_replaces_it() {
-        let member = crate::json_object::find_member(SESSION, "cookie").unwrap();
+        let member = cookie_member(SESSION).unwrap();
         let mut record = Vec::new();
-        encode("sid", SESSION, Some(member.value.clone()), &mut record);
+        encode("sid", SESSION, Some(member.clone()), &mut record);
         assert_eq!(id(&record), b"sid");
         assert_eq!(json(&record), SESSION);
         let mut touched = Vec::new();
@@ -461,9 +410,9 @@ mod tests {
         ));
         let expected = format!(
             "{}{}{}",
-            &SESSION[..member.value.start],
+            &SESSION[..member.start],
             r#"{"path":"/x"}"#,
-            &SESSION[member.value.end..]
+            &SESSION[member.end..]
         );
         assert_eq!(json(&touched), expected);
         let mut bare = Vec::new();

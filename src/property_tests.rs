@@ -1,9 +1,13 @@
-//! Properties of the signing and cookie code, over generated inputs (unit tests
-//! rather than tests/, which could not link the Node.js symbols the addon uses).
+//! Property tests (proptest) of the cookie code, the record packing and the
+//! memory store, over generated inputs. Unit tests rather than tests/, which
+//! could not link the Node.js symbols the addon uses.
 
-use crate::cookie_header::{decode_component, find_cookie};
-use crate::set_cookie::{serialize, CookieAttributes};
-use crate::signature::Signer;
+use crate::cookie::header::{decode_component, find_cookie};
+use crate::cookie::set_cookie::{serialize, CookieAttributes};
+use crate::cookie::signature::Signer;
+use crate::memory::cookie_member::cookie_member;
+use crate::memory::record::{pack_into, unpack_into};
+use crate::memory::store::SessionMap;
 use proptest::prelude::*;
 
 fn secrets() -> impl Strategy<Value = Vec<Vec<u8>>> {
@@ -112,16 +116,16 @@ proptest! {
     #[test]
     fn packing_gives_back_any_text(text in "\\PC{0,200}|[\\x00-\\x7f]{0,80}") {
         let mut packed = Vec::new();
-        crate::session_record::pack_into(text.as_bytes(), &mut packed);
+        pack_into(text.as_bytes(), &mut packed);
         let mut back = Vec::new();
-        crate::session_record::unpack_into(&packed, &mut back);
+        unpack_into(&packed, &mut back);
         prop_assert_eq!(back, text.into_bytes());
     }
 
     #[test]
     fn memory_store_matches_a_plain_map(ops in prop::collection::vec(store_op(), 1..80)) {
         use std::collections::HashMap;
-        let mut store = crate::memory_store::SessionMap::new(None);
+        let mut store = SessionMap::new(None);
         let mut model: HashMap<String, (String, Option<i64>)> = HashMap::new();
         let mut now = 0i64;
         for op in ops {
@@ -135,8 +139,8 @@ proptest! {
                     let sid = s.to_string();
                     let cookie = format!(r#"{{"path":"/t{e}"}}"#);
                     let live = model.get(&sid).filter(|(_, x)| x.is_none_or(|x| x > now)).cloned();
-                    let expected = live.as_ref().and_then(|(json, _)| crate::json_object::find_member(json, "cookie").map(|m| {
-                        format!("{}{}{}", &json[..m.value.start], cookie, &json[m.value.end..])
+                    let expected = live.as_ref().and_then(|(json, _)| cookie_member(json).map(|m| {
+                        format!("{}{}{}", &json[..m.start], cookie, &json[m.end..])
                     }));
                     let touched = store.touch(&sid, &cookie, Some(now + e), now);
                     prop_assert_eq!(touched, expected.is_some());
@@ -167,17 +171,17 @@ proptest! {
     #[test]
     fn every_four_digit_year_date_packs_small_and_comes_back(ms in 0i64..253_402_300_800_000) {
         let days = ms.div_euclid(86_400_000);
-        let (year, month, day) = crate::set_cookie::civil_from_days(days);
+        let (year, month, day) = crate::time::civil_from_days(days);
         let in_day = ms.rem_euclid(86_400_000);
         let text = format!(
             "\"{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z\"",
             in_day / 3_600_000, in_day / 60_000 % 60, in_day / 1000 % 60, in_day % 1000
         );
         let mut packed = Vec::new();
-        crate::session_record::pack_into(text.as_bytes(), &mut packed);
+        pack_into(text.as_bytes(), &mut packed);
         prop_assert_eq!(packed.len(), 7);
         let mut back = Vec::new();
-        crate::session_record::unpack_into(&packed, &mut back);
+        unpack_into(&packed, &mut back);
         prop_assert_eq!(back, text.into_bytes());
     }
 }

@@ -11,6 +11,8 @@
 //! Entry layout: `owner: u32 LE`, `varint(len)`, `len` bytes. The owner (the
 //! store's slot number) is how compaction tells the store where a record went.
 
+use crate::varint;
+
 const PAGE: usize = 64 * 1024;
 
 /// Where a record is. `page == u32::MAX` is nowhere.
@@ -53,14 +55,13 @@ pub struct RecordArena {
 impl RecordArena {
     /// Stores `record` for `owner`.
     pub fn insert(&mut self, owner: u32, record: &[u8]) -> Place {
-        let mut header = [0u8; 14];
-        header[..4].copy_from_slice(&owner.to_le_bytes());
-        let header_len = 4 + write_varint(&mut header[4..], record.len());
-        let size = header_len + record.len();
+        let len = varint::encode(record.len());
+        let size = 4 + len.as_bytes().len() + record.len();
         let page = self.page_with_room(size);
         let p = &mut self.pages[page as usize];
         let offset = p.bytes.len() as u32;
-        p.bytes.extend_from_slice(&header[..header_len]);
+        p.bytes.extend_from_slice(&owner.to_le_bytes());
+        p.bytes.extend_from_slice(len.as_bytes());
         p.bytes.extend_from_slice(record);
         p.live += size;
         Place { page, offset }
@@ -186,35 +187,11 @@ impl RecordArena {
 }
 
 fn parse_entry(bytes: &[u8], offset: usize) -> Option<(u32, &[u8], usize)> {
-    let owner = u32::from_le_bytes(bytes.get(offset..offset + 4)?.try_into().ok()?);
+    let owner = u32::from_le_bytes(bytes.get(offset..offset.checked_add(4)?)?.try_into().ok()?);
     let mut at = offset + 4;
-    let mut len = 0usize;
-    let mut shift = 0;
-    loop {
-        let byte = *bytes.get(at)?;
-        at += 1;
-        len |= usize::from(byte & 0x7f) << shift;
-        if byte < 0x80 {
-            break;
-        }
-        shift += 7;
-        if shift > 56 {
-            return None;
-        }
-    }
-    let record = bytes.get(at..at + len)?;
+    let len = varint::read(bytes, &mut at)?;
+    let record = bytes.get(at..at.checked_add(len)?)?;
     Some((owner, record, at + len - offset))
-}
-
-fn write_varint(out: &mut [u8], mut value: usize) -> usize {
-    let mut i = 0;
-    while value >= 0x80 {
-        out[i] = (value as u8) | 0x80;
-        value >>= 7;
-        i += 1;
-    }
-    out[i] = value as u8;
-    i + 1
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! Times are milliseconds since the epoch, passed in so that the JS clock (and
 //! fake timers in tests) decide what has expired.
 //!
-//! Memory per session is its packed record (see `session_record`) in a page of
+//! Memory per session is its packed record (see `record`) in a page of
 //! the record arena, a 24-byte slot, 4-5 bytes of hash index and 4 bytes of
 //! expiry filing: no second copy of the ID, no allocation of its own.
 
@@ -17,9 +17,9 @@ use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::json_object::find_member;
-use crate::record_arena::{Place, RecordArena};
-use crate::session_record;
+use super::arena::{Place, RecordArena};
+use super::cookie_member::cookie_member;
+use super::record;
 
 const NEVER: i64 = i64::MAX;
 const UNFILED: i64 = i64::MIN;
@@ -105,16 +105,16 @@ impl SessionMap {
     /// The session's JSON unless it is missing or expired (an expired one is dropped).
     pub fn get(&mut self, sid: &str, now: i64) -> Option<String> {
         let slot = self.live_slot(sid, now)?;
-        Some(session_record::json(
+        Some(record::json(
             self.records.get(self.slots[slot as usize].place),
         ))
     }
 
     pub fn set(&mut self, sid: &str, json: &str, expires: Option<i64>) {
-        let cookie = find_member(json, "cookie").map(|member| member.value);
+        let cookie = cookie_member(json);
         let mut record = std::mem::take(&mut self.scratch);
         record.clear();
-        session_record::encode(sid, json, cookie, &mut record);
+        record::encode(sid, json, cookie, &mut record);
         let expires = expires.unwrap_or(NEVER);
         let slot = match self.find(sid.as_bytes()) {
             Some(slot) => {
@@ -142,7 +142,7 @@ impl SessionMap {
         let mut record = std::mem::take(&mut self.scratch);
         record.clear();
         let stored = self.records.get(self.slots[slot as usize].place);
-        let touched = session_record::encode_with_cookie(stored, cookie_json, &mut record);
+        let touched = record::encode_with_cookie(stored, cookie_json, &mut record);
         if touched {
             self.replace_record(slot, &record);
             self.set_expiry(slot, expires.unwrap_or(NEVER));
@@ -159,7 +159,7 @@ impl SessionMap {
             return false;
         };
         let record = self.records.get_mut(self.slots[slot as usize].place);
-        if !session_record::set_cookie_expires(record, expires) {
+        if !record::set_cookie_expires(record, expires) {
             return false;
         }
         self.set_expiry(slot, expires);
@@ -196,7 +196,7 @@ impl SessionMap {
             .filter(|slot| !slot.place.is_none())
             .map(|slot| {
                 let record = records.get(slot.place);
-                (session_record::id(record), session_record::json(record))
+                (record::id(record), record::json(record))
             })
     }
 
@@ -275,7 +275,7 @@ impl SessionMap {
         self.index
             .find(hash, |&slot| {
                 let place = slots[slot as usize].place;
-                !place.is_none() && session_record::id(records.get(place)) == sid
+                !place.is_none() && record::id(records.get(place)) == sid
             })
             .copied()
     }
@@ -291,7 +291,7 @@ impl SessionMap {
     }
 
     fn insert(&mut self, record: &[u8]) -> u32 {
-        let hash = self.hasher.hash_one(session_record::id(record));
+        let hash = self.hasher.hash_one(record::id(record));
         let entry = Slot {
             place: Place::NONE,
             expires: NEVER,
@@ -313,7 +313,7 @@ impl SessionMap {
         self.slots[slot as usize].place = self.records.insert(slot, record);
         let (slots, records, hasher) = (&self.slots, &self.records, &self.hasher);
         self.index.insert_unique(hash, slot, |&s| {
-            hasher.hash_one(session_record::id(records.get(slots[s as usize].place)))
+            hasher.hash_one(record::id(records.get(slots[s as usize].place)))
         });
         self.live += 1;
         self.compact_records();
@@ -364,9 +364,7 @@ impl SessionMap {
         if place.is_none() {
             return;
         }
-        let hash = self
-            .hasher
-            .hash_one(session_record::id(self.records.get(place)));
+        let hash = self.hasher.hash_one(record::id(self.records.get(place)));
         if let Ok(entry) = self.index.find_entry(hash, |&s| s == slot) {
             entry.remove();
         }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use redis::{Cmd, FromRedisValue, Value};
 
-use crate::redis_store::{RedisStore, StoreError};
+use super::store::{RedisStore, StoreError};
 
 /// One command, in the store's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +131,7 @@ where
         let store = Arc::clone(store);
         let deliver = Arc::clone(deliver);
         tokio::spawn(async move {
-            let outcome = Unwinding(Box::pin(execute(store, request))).await;
+            let outcome = PanicAsError(Box::pin(execute(store, request))).await;
             deliver(Reply { seq, outcome });
         });
     }
@@ -148,7 +148,7 @@ fn spawn_pipeline<D>(
     D: Fn(Reply) + Send + Sync + 'static,
 {
     tokio::spawn(async move {
-        let outcome = Unwinding(Box::pin(async move {
+        let outcome = PanicAsError(Box::pin(async move {
             store
                 .pipeline(commands)
                 .await
@@ -256,11 +256,11 @@ async fn run_command(store: &RedisStore, request: Request) -> Result<Answer, Sto
     Ok(answer)
 }
 
-/// Turns a panic while polling the command into an error reply, so that its
-/// caller is never left waiting.
-struct Unwinding<T>(Pin<Box<dyn Future<Output = Result<T, String>> + Send>>);
+/// A command whose panic, while it is polled, becomes its error reply, so
+/// that its caller is never left waiting.
+struct PanicAsError<T>(Pin<Box<dyn Future<Output = Result<T, String>> + Send>>);
 
-impl<T> Future for Unwinding<T> {
+impl<T> Future for PanicAsError<T> {
     type Output = Result<T, String>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -277,7 +277,7 @@ impl<T> Future for Unwinding<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::redis_store::RedisConfig;
+    use crate::redis::store::RedisConfig;
     use std::sync::mpsc as std_mpsc;
     use std::time::Duration;
 
