@@ -17,7 +17,8 @@ use std::ops::Range;
 use crate::time::{parse_iso_date, write_iso_date, ISO_DATE_LEN};
 use crate::varint;
 
-/// Byte values below 0x20 mark substitutions; 0x01..=TOKENS.len() are these.
+/// Byte values below 0x20 mark substitutions; 0x01..=TOKENS.len() are these,
+/// in this order (the order is the format: do not change it).
 const TOKENS: &[&[u8]] = &[
     b"{\"cookie\":",
     b"{\"originalMaxAge\":",
@@ -44,9 +45,92 @@ const DATE: u8 = 0x1e;
 const RAW: u8 = 0x1f;
 const QUOTED_DATE_LEN: usize = ISO_DATE_LEN + 2;
 /// The marker of `,"expires":`.
-const EXPIRES_TOKEN: u8 = 3;
+const EXPIRES: u8 = marker_of(b",\"expires\":");
 /// The first instant of the year 10000: later dates are not packed.
 const MAX_PACKED_DATE: i64 = 253_402_300_800_000;
+
+const _: () = assert!(
+    TOKENS.len() < DATE as usize && TOKENS.len() <= 32,
+    "a marker for each token below DATE, and a bit for each in a u32"
+);
+
+/// The byte that stands for `TOKENS[index]`.
+const fn marker(index: usize) -> u8 {
+    index as u8 + 1
+}
+
+/// The marker of `token`, which must be one of `TOKENS` (checked at compile time).
+const fn marker_of(token: &[u8]) -> u8 {
+    let mut index = 0;
+    while index < TOKENS.len() {
+        if bytes_equal(TOKENS[index], token) {
+            return marker(index);
+        }
+        index += 1;
+    }
+    panic!("not a token")
+}
+
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Token indexes, longest first: where one token starts another, the longer
+/// must win, so it is tried first.
+const BY_LENGTH: [u8; TOKENS.len()] = {
+    let mut order = [0u8; TOKENS.len()];
+    let mut i = 0;
+    while i < TOKENS.len() {
+        order[i] = i as u8;
+        i += 1;
+    }
+    // Insertion sort, stable: equal lengths keep the table's order.
+    let mut i = 1;
+    while i < order.len() {
+        let mut j = i;
+        while j > 0 && TOKENS[order[j - 1] as usize].len() < TOKENS[order[j] as usize].len() {
+            let swap = order[j - 1];
+            order[j - 1] = order[j];
+            order[j] = swap;
+            j -= 1;
+        }
+        i += 1;
+    }
+    order
+};
+
+/// For each byte value, the tokens (as bits of their place in `BY_LENGTH`)
+/// whose byte at `at` it is.
+const fn tokens_with_byte_at(at: usize) -> [u32; 256] {
+    let mut table = [0u32; 256];
+    let mut place = 0;
+    while place < BY_LENGTH.len() {
+        let token = TOKENS[BY_LENGTH[place] as usize];
+        assert!(
+            token.len() > 2,
+            "tokens are told apart by their first and third bytes"
+        );
+        table[token[at] as usize] |= 1 << place;
+        place += 1;
+    }
+    table
+}
+
+/// Tokens by their first byte (`{`, `,` or `"`) and by their third, the first
+/// letter of the key after `{"` or `,"`: together they leave a handful of
+/// candidates at most, and none for most of what JSON holds.
+const BY_FIRST_BYTE: [u32; 256] = tokens_with_byte_at(0);
+const BY_THIRD_BYTE: [u32; 256] = tokens_with_byte_at(2);
 
 /// Appends `text` packed.
 pub fn pack_into(text: &[u8], out: &mut Vec<u8>) {
@@ -59,12 +143,13 @@ pub fn pack_into(text: &[u8], out: &mut Vec<u8>) {
     let mut copied = 0;
     let mut i = 0;
     while i < text.len() {
-        if matches!(text[i], b'{' | b',' | b'"') {
+        // Dates start with a quote; tokens with one of their first bytes.
+        if text[i] == b'"' || BY_FIRST_BYTE[usize::from(text[i])] != 0 {
             if let Some(packed) = packing_at(&text[i..]) {
                 out.extend_from_slice(&text[copied..i]);
                 match packed {
                     Packed::Token(index) => {
-                        out.push(index as u8 + 1);
+                        out.push(marker(index));
                         i += TOKENS[index].len();
                     }
                     Packed::Date(ms) => {
@@ -87,34 +172,23 @@ enum Packed {
     Date(i64),
 }
 
-// What starts `text`, if it packs: a token or a date.
+// What starts `text`, if it packs: a date or a token.
 fn packing_at(text: &[u8]) -> Option<Packed> {
-    // Candidates by the first byte and the key's first letter: a handful of
-    // comparisons at most, on the bytes JSON has most of.
-    let candidates: &[usize] = match (text[0], text.get(2)) {
-        (b'"', _) => {
-            if text.len() >= QUOTED_DATE_LEN && text[5] == b'-' && text[11] == b'T' {
-                if let Some(ms) = parse_quoted_date(&text[..QUOTED_DATE_LEN]) {
-                    return Some(Packed::Date(ms));
-                }
-            }
-            &[16]
+    if text[0] == b'"' && text.len() >= QUOTED_DATE_LEN && text[5] == b'-' && text[11] == b'T' {
+        if let Some(ms) = parse_quoted_date(&text[..QUOTED_DATE_LEN]) {
+            return Some(Packed::Date(ms));
         }
-        (b'{', Some(b'c')) => &[0],
-        (b'{', Some(b'o')) => &[17, 1],
-        (b',', Some(b'e')) => &[2],
-        (b',', Some(b's')) => &[3, 4, 10, 11, 12, 13],
-        (b',', Some(b'h')) => &[5, 6],
-        (b',', Some(b'p')) => &[7, 8, 14, 15],
-        (b',', Some(b'd')) => &[9],
-        _ => return None,
-    };
-    // Where one token starts another, the lists have the longer first.
-    candidates
-        .iter()
-        .copied()
-        .find(|&index| text.starts_with(TOKENS[index]))
-        .map(Packed::Token)
+    }
+    let third = text.get(2)?;
+    let mut candidates = BY_FIRST_BYTE[usize::from(text[0])] & BY_THIRD_BYTE[usize::from(*third)];
+    while candidates != 0 {
+        let token = usize::from(BY_LENGTH[candidates.trailing_zeros() as usize]);
+        if text.starts_with(TOKENS[token]) {
+            return Some(Packed::Token(token));
+        }
+        candidates &= candidates - 1;
+    }
+    None
 }
 
 /// Appends the text that `packed` holds.
@@ -271,7 +345,7 @@ pub fn set_cookie_expires(record: &mut [u8], ms: i64) -> bool {
         match part[i] {
             RAW => return false,
             DATE => i += 7,
-            EXPIRES_TOKEN if part.get(i + 1) == Some(&DATE) && i + 8 <= part.len() => {
+            EXPIRES if part.get(i + 1) == Some(&DATE) && i + 8 <= part.len() => {
                 let at = cookie.start + i + 2;
                 record[at..at + 6].copy_from_slice(&ms.to_be_bytes()[2..]);
                 return true;
@@ -329,7 +403,7 @@ mod tests {
         encode("sid", text, cookie_member(text), &mut record);
         assert_eq!(record, expected);
         assert_eq!(json(expected), text);
-        assert_eq!(EXPIRES_TOKEN, 3);
+        assert_eq!(EXPIRES, 3);
     }
 
     #[test]
