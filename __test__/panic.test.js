@@ -3,15 +3,28 @@
 const { it } = require('node:test')
 const assert = require('node:assert/strict')
 const native = require('../binding.js')
+const { loadTestAddon } = require('./test-addon')
 
 it('turns a Rust panic into a thrown Error and keeps the process alive', () => {
-  assert.throws(() => native.__panicForTests('boom'), (err) => {
+  const testAddon = loadTestAddon()
+  assert.throws(() => testAddon.__panicForTests('boom'), (err) => {
     assert.ok(err instanceof Error)
     assert.match(err.message, /express-session-rs internal error: boom/)
     return true
   })
   // The addon still works after the panic.
-  assert.match(native.generateSessionId(), /^[A-Za-z0-9_-]{32}$/)
+  assert.match(testAddon.generateSessionId(), /^[A-Za-z0-9_-]{32}$/)
+})
+
+it('leaves the test hooks out of the addon the package loads', () => {
+  const loaded = require('../lib/native')
+  for (const name of ['__panicForTests', 'decodeCookieValue']) {
+    assert.equal(Object.hasOwn(loaded, name), false, `lib/native.js exports ${name}`)
+  }
+  // They are in the test addon, so their absence above is the feature's doing.
+  const testAddon = loadTestAddon()
+  assert.equal(typeof testAddon.__panicForTests, 'function')
+  assert.equal(typeof testAddon.decodeCookieValue, 'function')
 })
 
 it('refuses a handle of the wrong kind instead of reading it as another', () => {

@@ -210,7 +210,9 @@ impl SessionCookieCodec {
 }
 
 /// Percent-decoding as the `cookie` package does it (`decodeURIComponent`, or
-/// the input unchanged where that would throw). Exposed for tests.
+/// the input unchanged where that would throw), for the test that compares it
+/// with the package. Only in the test addon (feature `test-hooks`).
+#[cfg(feature = "test-hooks")]
 #[napi]
 pub fn decode_cookie_value(value: String) -> Result<String> {
     guarded(|| Ok(crate::cookie::header::decode_component(&value).into_owned()))

@@ -6,6 +6,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::{Error, Result, Status};
+#[cfg(feature = "test-hooks")]
 use napi_derive::napi;
 
 pub mod cookie;
@@ -27,7 +28,9 @@ pub(crate) fn invalid_arg(message: &str) -> Error {
 }
 
 /// Panics inside the guard, for the test that proves a Rust panic reaches JS as
-/// a thrown Error and leaves the process running. Not part of the public API.
+/// a thrown Error and leaves the process running. Only in the test addon
+/// (feature `test-hooks`), never in a release binary.
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "__panicForTests")]
 pub fn panic_for_tests(message: String) -> Result<()> {
     guarded(|| panic!("{message}"))
