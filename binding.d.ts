@@ -20,12 +20,6 @@ export declare class NativeRedisStore {
 }
 
 /**
- * Panics inside the guard, for the test that proves a Rust panic reaches JS as
- * a thrown Error and leaves the process running. Not part of the public API.
- */
-export declare function __panicForTests(message: string): void
-
-/**
  * The session ID from a `Cookie` header: `null` when the cookie is missing,
  * empty, not signed (`s:` prefix) or signed with none of the secrets.
  */
@@ -70,12 +64,6 @@ export declare function createCodec(name: string, secrets: Array<string | Buffer
 
 /** `max`: the most sessions kept; the least recently written go first. */
 export declare function createMemoryStore(max?: number | undefined | null): Store
-
-/**
- * Percent-decoding as the `cookie` package does it (`decodeURIComponent`, or
- * the input unchanged where that would throw). Exposed for tests.
- */
-export declare function decodeCookieValue(value: string): string
 
 /** A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters). */
 export declare function generateSessionId(): string
@@ -164,6 +152,3 @@ export interface RedisStoreOptions {
  * Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
  */
 export declare function serializeCookie(name: string, value: string, options: CookieOptions): string
-
-/** The dirty-check digest of a serialized session (its `cookie` left out). */
-export declare function sessionDigestOf(json: string): string
