@@ -82,6 +82,19 @@ export declare function memoryGet(store: Store, sid: string, now: number): strin
 
 export declare function memoryLength(store: Store, now: number): number
 
+/**
+ * Moves a session to a new ID in one step: true when moved, null when the
+ * old one is gone, else the JSON stored under the new ID.
+ */
+export declare function memoryRotate(store: Store, oldSid: string, newSid: string, json: string, expires: number, now: number): boolean | string | null
+
+/**
+ * A conditional set: `condition` 0 always, 1 if absent, 2 if present, 3 if
+ * the stored JSON is `expected` (lib/stores/protocol.js). Returns true when
+ * written, null when there was no session to write over, else the stored JSON.
+ */
+export declare function memorySave(store: Store, sid: string, json: string, expires: number, now: number, condition: number, expected?: string | undefined | null): boolean | string | null
+
 /** `expires`: when the session expires (ms since the epoch), `NaN` for never. */
 export declare function memorySet(store: Store, sid: string, json: string, expires: number): void
 
@@ -110,11 +123,21 @@ export interface RedisCommand {
   expires?: number
   ttl?: number
   expire?: boolean
+  /**
+   * `save`: the condition, numbered as lib/stores/protocol.js numbers them,
+   * and for "unchanged" the JSON that must be stored.
+   */
+  condition?: number
+  expected?: string
+  /** `rotate`: the ID the session moves from (to `sid`). */
+  oldSid?: string
 }
 
 export declare const enum RedisOp {
   Get = 'get',
   Set = 'set',
+  Save = 'save',
+  Rotate = 'rotate',
   Touch = 'touch',
   Destroy = 'destroy',
   Ids = 'ids',
@@ -126,13 +149,16 @@ export declare const enum RedisOp {
 
 /**
  * The outcome of command `seq`: `error`, or `value` (text or absent), or
- * `values` (`ids`; `all` as id, json, id, json, ...).
+ * `values` (`ids`; `all` as id, json, id, json, ...). A `save` answers
+ * `saved: true`, or `saved: false` with the stored JSON as `value` (none:
+ * there was no session).
  */
 export interface RedisReply {
   seq: number
   error?: string
   value?: string
   values?: Array<string>
+  saved?: boolean
 }
 
 /** Options of the native Redis store; the JS `RedisStore` fills in defaults. */

@@ -3,6 +3,8 @@
 //! Everything but `binding` is plain Rust with its own unit tests; `binding` is
 //! the only place that knows about Node.js.
 
+/// Conditional saves: what a save requires of the stored session, and what it found.
+pub mod conditional_save;
 /// The session cookie: reading `Cookie`, writing `Set-Cookie`, signatures, IDs.
 pub mod cookie;
 /// The native memory store: packed records in pages, filed by expiry.

@@ -1,10 +1,11 @@
 //! The native memory store.
 
-use napi::bindgen_prelude::External;
+use napi::bindgen_prelude::{Either, External};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use super::guarded;
+use super::{guarded, invalid_arg};
+use crate::conditional_save::{SaveCondition, SaveOutcome};
 use crate::memory::store::{release_freed_memory, to_millis, SessionMap};
 
 /// The native memory store's data, held by JS as an `External` (lib/native.js
@@ -31,6 +32,60 @@ pub fn memory_set(store: &mut Store, sid: String, json: String, expires: f64) ->
     guarded(|| {
         store.set(&sid, &json, to_millis(expires));
         Ok(())
+    })
+}
+
+/// A conditional set: `condition` 0 always, 1 if absent, 2 if present, 3 if
+/// the stored JSON is `expected` (lib/stores/protocol.js). Returns true when
+/// written, null when there was no session to write over, else the stored JSON.
+#[napi]
+pub fn memory_save(
+    store: &mut Store,
+    sid: String,
+    json: String,
+    expires: f64,
+    now: f64,
+    condition: u32,
+    expected: Option<String>,
+) -> Result<Option<Either<bool, String>>> {
+    guarded(|| {
+        let condition = SaveCondition::from_code(condition, expected.as_deref())
+            .ok_or_else(|| invalid_arg("unknown save condition"))?;
+        let now = to_millis(now).unwrap_or(i64::MIN);
+        Ok(js_outcome(store.save(
+            &sid,
+            &json,
+            to_millis(expires),
+            now,
+            condition,
+        )))
+    })
+}
+
+/// lib/stores/protocol.js's outcome: true, null, or the stored JSON.
+fn js_outcome(outcome: SaveOutcome) -> Option<Either<bool, String>> {
+    match outcome {
+        SaveOutcome::Saved => Some(Either::A(true)),
+        SaveOutcome::Missing => None,
+        SaveOutcome::Differs(current) => Some(Either::B(current)),
+    }
+}
+
+/// Moves a session to a new ID in one step: true when moved, null when the
+/// old one is gone, else the JSON stored under the new ID.
+#[napi]
+pub fn memory_rotate(
+    store: &mut Store,
+    old_sid: String,
+    new_sid: String,
+    json: String,
+    expires: f64,
+    now: f64,
+) -> Result<Option<Either<bool, String>>> {
+    guarded(|| {
+        let now = to_millis(now).unwrap_or(i64::MIN);
+        let outcome = store.rotate(&old_sid, &new_sid, &json, to_millis(expires), now);
+        Ok(js_outcome(outcome))
     })
 }
 

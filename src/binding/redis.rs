@@ -15,8 +15,9 @@ use napi::{sys, Env, Result, Status};
 use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
+use crate::conditional_save::{SaveCondition, SaveOutcome};
 use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
-use crate::redis::store::{ttl_seconds, RedisConfig, RedisStore};
+use crate::redis::store::{expected_digest, ttl_seconds, RedisConfig, RedisStore};
 
 /// Options of the native Redis store; the JS `RedisStore` fills in defaults.
 #[napi(object, object_to_js = false)]
@@ -35,6 +36,8 @@ pub struct RedisStoreOptions {
 pub enum RedisOp {
     Get,
     Set,
+    Save,
+    Rotate,
     Touch,
     Destroy,
     Ids,
@@ -57,16 +60,25 @@ pub struct RedisCommand {
     pub expires: Option<f64>,
     pub ttl: Option<i64>,
     pub expire: Option<bool>,
+    /// `save`: the condition, numbered as lib/stores/protocol.js numbers them,
+    /// and for "unchanged" the JSON that must be stored.
+    pub condition: Option<u32>,
+    pub expected: Option<String>,
+    /// `rotate`: the ID the session moves from (to `sid`).
+    pub old_sid: Option<String>,
 }
 
 /// The outcome of command `seq`: `error`, or `value` (text or absent), or
-/// `values` (`ids`; `all` as id, json, id, json, ...).
+/// `values` (`ids`; `all` as id, json, id, json, ...). A `save` answers
+/// `saved: true`, or `saved: false` with the stored JSON as `value` (none:
+/// there was no session).
 #[napi(object, object_from_js = false)]
 pub struct RedisReply {
     pub seq: u32,
     pub error: Option<String>,
     pub value: Option<String>,
     pub values: Option<Vec<String>>,
+    pub saved: Option<bool>,
 }
 
 impl From<Reply> for RedisReply {
@@ -76,11 +88,20 @@ impl From<Reply> for RedisReply {
             error: None,
             value: None,
             values: None,
+            saved: None,
         };
         match reply.outcome {
             Ok(Answer::Done) => {}
             Ok(Answer::Text(text)) => js.value = text,
             Ok(Answer::Texts(texts)) => js.values = Some(texts),
+            Ok(Answer::Saved(outcome)) => match outcome {
+                SaveOutcome::Saved => js.saved = Some(true),
+                SaveOutcome::Missing => js.saved = Some(false),
+                SaveOutcome::Differs(current) => {
+                    js.saved = Some(false);
+                    js.value = Some(current);
+                }
+            },
             Err(message) => js.error = Some(message),
         }
         js
@@ -230,9 +251,14 @@ fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
         expires,
         ttl,
         expire,
+        condition,
+        expected,
+        old_sid,
         ..
     } = command;
     let ttl = ttl_seconds(expires, now, ttl.unwrap_or(0));
+    // A write keeps a TTL unless told not to, and always deletes at zero or less.
+    let write_ttl = (expire.unwrap_or(true) || ttl <= 0).then_some(ttl);
     Ok(match op {
         RedisOp::Get => Request::Get {
             sid: required(sid, "sid")?,
@@ -240,7 +266,23 @@ fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
         RedisOp::Set => Request::Set {
             sid: required(sid, "sid")?,
             json: required(json, "json")?,
-            ttl: (expire.unwrap_or(true) || ttl <= 0).then_some(ttl),
+            ttl: write_ttl,
+        },
+        RedisOp::Save => Request::Save {
+            sid: required(sid, "sid")?,
+            json: required(json, "json")?,
+            ttl: write_ttl,
+            condition: SaveCondition::from_code(
+                condition.unwrap_or(0),
+                expected.as_deref().map(expected_digest),
+            )
+            .ok_or_else(|| invalid_arg("unknown save condition"))?,
+        },
+        RedisOp::Rotate => Request::Rotate {
+            old: required(old_sid, "oldSid")?,
+            sid: required(sid, "sid")?,
+            json: required(json, "json")?,
+            ttl: write_ttl,
         },
         RedisOp::Touch => Request::Touch {
             sid: required(sid, "sid")?,

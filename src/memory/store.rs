@@ -20,6 +20,7 @@ use hashbrown::HashTable;
 use super::arena::{Place, RecordArena};
 use super::cookie_member::cookie_member;
 use super::record;
+use crate::conditional_save::{SaveCondition, SaveOutcome};
 
 const NEVER: i64 = i64::MAX;
 const UNFILED: i64 = i64::MIN;
@@ -131,6 +132,64 @@ impl SessionMap {
             eviction.order.push_back((slot, eviction.writes));
         }
         self.evict_over_max();
+    }
+
+    /// Writes the session if the stored one meets `condition`, in one step:
+    /// no other write can come between the check and the write.
+    pub fn save(
+        &mut self,
+        sid: &str,
+        json: &str,
+        expires: Option<i64>,
+        now: i64,
+        condition: SaveCondition<&str>,
+    ) -> SaveOutcome {
+        let live = self.live_slot(sid, now);
+        let stored =
+            |map: &Self, slot: u32| record::json(map.records.get(map.slots[slot as usize].place));
+        match (condition, live) {
+            (SaveCondition::Always, _) => {}
+            (SaveCondition::IfAbsent, None) => {}
+            (SaveCondition::IfAbsent, Some(slot)) => {
+                return SaveOutcome::Differs(stored(self, slot))
+            }
+            (SaveCondition::IfPresent | SaveCondition::IfUnchanged(_), None) => {
+                return SaveOutcome::Missing
+            }
+            (SaveCondition::IfPresent, Some(_)) => {}
+            (SaveCondition::IfUnchanged(expected), Some(slot)) => {
+                let current = stored(self, slot);
+                if current != *expected {
+                    return SaveOutcome::Differs(current);
+                }
+            }
+        }
+        self.set(sid, json, expires);
+        SaveOutcome::Saved
+    }
+
+    /// Moves the session `old` to the ID `new` as `json`, in one step:
+    /// `Missing` (nothing written) when `old` is gone, `Differs` when `new` is
+    /// taken.
+    pub fn rotate(
+        &mut self,
+        old: &str,
+        new: &str,
+        json: &str,
+        expires: Option<i64>,
+        now: i64,
+    ) -> SaveOutcome {
+        if self.live_slot(old, now).is_none() {
+            return SaveOutcome::Missing;
+        }
+        if let Some(slot) = self.live_slot(new, now) {
+            return SaveOutcome::Differs(record::json(
+                self.records.get(self.slots[slot as usize].place),
+            ));
+        }
+        self.set(new, json, expires);
+        self.destroy(old);
+        SaveOutcome::Saved
     }
 
     /// Replaces the stored session's `cookie` and expiry, keeping its data and its
@@ -449,6 +508,93 @@ mod tests {
         assert_eq!(map.get("a", NOW).as_deref(), Some(r#"{"cookie":{},"n":1}"#));
         assert_eq!(map.get("b", NOW), None);
         assert_eq!(map.len(NOW), 1);
+    }
+
+    #[test]
+    fn conditional_saves_write_only_when_the_condition_holds() {
+        let mut map = SessionMap::new(None);
+        let v1 = r#"{"cookie":{"path":"/"},"n":1}"#;
+        let v2 = r#"{"cookie":{"path":"/"},"n":2}"#;
+        let v3 = r#"{"cookie":{"path":"/"},"n":3}"#;
+        assert_eq!(
+            map.save("a", v1, None, NOW, SaveCondition::IfPresent),
+            SaveOutcome::Missing
+        );
+        assert_eq!(
+            map.save("a", v1, None, NOW, SaveCondition::IfUnchanged(v1)),
+            SaveOutcome::Missing
+        );
+        assert_eq!(map.get("a", NOW), None, "nothing created by a failed save");
+        assert_eq!(
+            map.save("a", v1, None, NOW, SaveCondition::IfAbsent),
+            SaveOutcome::Saved
+        );
+        assert_eq!(
+            map.save("a", v2, None, NOW, SaveCondition::IfAbsent),
+            SaveOutcome::Differs(v1.into())
+        );
+        assert_eq!(
+            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v3)),
+            SaveOutcome::Differs(v1.into())
+        );
+        assert_eq!(
+            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v1)),
+            SaveOutcome::Saved
+        );
+        assert_eq!(
+            map.save("a", v3, None, NOW, SaveCondition::IfPresent),
+            SaveOutcome::Saved
+        );
+        assert_eq!(map.get("a", NOW).as_deref(), Some(v3));
+        map.destroy("a");
+        assert_eq!(
+            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v3)),
+            SaveOutcome::Missing
+        );
+        assert_eq!(
+            map.get("a", NOW),
+            None,
+            "a destroyed session stays destroyed"
+        );
+        assert_eq!(
+            map.save("a", v2, None, NOW, SaveCondition::Always),
+            SaveOutcome::Saved
+        );
+    }
+
+    #[test]
+    fn rotation_moves_a_live_session_only() {
+        let mut map = SessionMap::new(None);
+        let v1 = r#"{"cookie":{},"n":1}"#;
+        assert_eq!(
+            map.rotate("old", "new", v1, None, NOW),
+            SaveOutcome::Missing
+        );
+        assert_eq!(map.get("new", NOW), None);
+        map.set("old", v1, None);
+        map.set("taken", "{}", None);
+        assert_eq!(
+            map.rotate("old", "taken", v1, None, NOW),
+            SaveOutcome::Differs("{}".into())
+        );
+        assert_eq!(map.rotate("old", "new", v1, None, NOW), SaveOutcome::Saved);
+        assert_eq!(map.get("old", NOW), None);
+        assert_eq!(map.get("new", NOW).as_deref(), Some(v1));
+    }
+
+    #[test]
+    fn an_expired_session_counts_as_missing() {
+        let mut map = SessionMap::new(None);
+        let v1 = r#"{"cookie":{},"n":1}"#;
+        map.set("a", v1, Some(NOW));
+        assert_eq!(
+            map.save("a", v1, Some(NOW + 5), NOW, SaveCondition::IfUnchanged(v1)),
+            SaveOutcome::Missing
+        );
+        assert_eq!(
+            map.save("a", v1, Some(NOW + 5), NOW, SaveCondition::IfAbsent),
+            SaveOutcome::Saved
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use redis::{Cmd, FromRedisValue, Value};
 
-use super::store::{RedisStore, StoreError};
+use super::store::{save_outcome, RedisStore, StoreError};
+use crate::conditional_save::{SaveCondition, SaveOutcome};
 
 /// One command, in the store's terms.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,20 @@ pub enum Request {
     },
     /// `ttl`: seconds to live; `None` writes without an expiry.
     Set {
+        sid: String,
+        json: String,
+        ttl: Option<i64>,
+    },
+    /// A `Set` only if the stored session meets `condition`.
+    Save {
+        sid: String,
+        json: String,
+        ttl: Option<i64>,
+        condition: SaveCondition<String>,
+    },
+    /// The session `old` moved to `sid` as `json`.
+    Rotate {
+        old: String,
         sid: String,
         json: String,
         ttl: Option<i64>,
@@ -52,6 +67,25 @@ pub enum Answer {
     Done,
     Text(Option<String>),
     Texts(Vec<String>),
+    Saved(SaveOutcome),
+}
+
+/// How a pipelined command's reply reads.
+#[derive(Clone, Copy)]
+enum ReplyKind {
+    Done,
+    Text,
+    Save,
+}
+
+impl ReplyKind {
+    fn of(request: &Request) -> ReplyKind {
+        match request {
+            Request::Get { .. } => ReplyKind::Text,
+            Request::Save { .. } | Request::Rotate { .. } => ReplyKind::Save,
+            _ => ReplyKind::Done,
+        }
+    }
 }
 
 /// The outcome of the command numbered `seq`; errors arrive as their message.
@@ -106,7 +140,7 @@ fn dispatch<D>(store: &Arc<RedisStore>, deliver: &Arc<D>, batch: Batch)
 where
     D: Fn(Reply) + Send + Sync + 'static,
 {
-    // (seq, whether its reply is a GET's) for each pipelined command, in order.
+    // (seq, how its reply reads) for each pipelined command, in order.
     let mut pipelined = Vec::new();
     let mut commands = Vec::new();
     let mut single = Vec::new();
@@ -117,7 +151,7 @@ where
             .flatten()
         {
             Some(command) => {
-                pipelined.push((seq, matches!(request, Request::Get { .. })));
+                pipelined.push((seq, ReplyKind::of(&request)));
                 commands.push(command);
             }
             None => single.push((seq, request)),
@@ -138,11 +172,11 @@ where
 }
 
 /// Sends `commands` as one pipeline and answers each of `pipelined`
-/// (seq, whether its reply is a GET's) in order.
+/// (seq, how its reply reads) in order.
 fn spawn_pipeline<D>(
     store: Arc<RedisStore>,
     deliver: Arc<D>,
-    pipelined: Vec<(u32, bool)>,
+    pipelined: Vec<(u32, ReplyKind)>,
     commands: Vec<Cmd>,
 ) where
     D: Fn(Reply) + Send + Sync + 'static,
@@ -167,9 +201,9 @@ fn spawn_pipeline<D>(
                 return;
             }
         };
-        for (seq, is_get) in pipelined {
+        for (seq, kind) in pipelined {
             let outcome = match values.next() {
-                Some(value) => answer_of(is_get, value),
+                Some(value) => answer_of(kind, value),
                 None => Err("Redis sent fewer replies than commands".to_string()),
             };
             deliver(Reply { seq, outcome });
@@ -182,24 +216,32 @@ fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
     Some(match request {
         Request::Get { sid } => store.get_command(sid),
         Request::Set { sid, json, ttl } => store.set_command(sid, json, *ttl),
+        Request::Save {
+            sid,
+            json,
+            ttl,
+            condition,
+        } => store.save_command(sid, json, *ttl, condition),
         Request::Touch { sid, ttl } => store.touch_command(sid, *ttl),
         Request::Destroy { sid } => store.destroy_command(sid),
         _ => return None,
     })
 }
 
-/// A pipelined command's reply, as `execute` would have answered it: a GET's
-/// text, or done.
-fn answer_of(is_get: bool, value: Value) -> Result<Answer, String> {
+/// A pipelined command's reply, as `execute` would have answered it.
+fn answer_of(kind: ReplyKind, value: Value) -> Result<Answer, String> {
     if let Value::ServerError(error) = value {
         return Err(StoreError::Redis(error.into()).to_string());
     }
-    if !is_get {
-        return Ok(Answer::Done);
+    match kind {
+        ReplyKind::Done => Ok(Answer::Done),
+        ReplyKind::Text => Option::<String>::from_redis_value(value)
+            .map(Answer::Text)
+            .map_err(|error| StoreError::Redis(error.into()).to_string()),
+        ReplyKind::Save => save_outcome(value)
+            .map(Answer::Saved)
+            .map_err(|error| error.to_string()),
     }
-    Option::<String>::from_redis_value(value)
-        .map(Answer::Text)
-        .map_err(|error| StoreError::Redis(error.into()).to_string())
 }
 
 async fn execute(store: Arc<RedisStore>, request: Request) -> Result<Answer, String> {
@@ -215,6 +257,18 @@ async fn run_command(store: &RedisStore, request: Request) -> Result<Answer, Sto
             store.set(&sid, &json, ttl).await?;
             Answer::Done
         }
+        Request::Save {
+            sid,
+            json,
+            ttl,
+            condition,
+        } => Answer::Saved(store.save(&sid, &json, ttl, &condition).await?),
+        Request::Rotate {
+            old,
+            sid,
+            json,
+            ttl,
+        } => Answer::Saved(store.rotate(&old, &sid, &json, ttl).await?),
         Request::Touch { sid, ttl } => {
             store.touch(&sid, ttl).await?;
             Answer::Done
@@ -318,6 +372,99 @@ mod tests {
         })
         .unwrap();
         (dispatcher, rx)
+    }
+
+    // Needs the Redis on 127.0.0.1:6379 that the project's tests run against.
+    #[test]
+    fn conditional_saves_and_rotation_check_what_is_stored() {
+        use crate::redis::store::expected_digest;
+        let prefix = format!("esrs-dispatch-save:{}:", std::process::id());
+        let (dispatcher, rx) = started(&prefix, "redis://127.0.0.1:6379");
+        let save = |seq: u32, sid: &str, json: &str, condition| {
+            (
+                seq,
+                Request::Save {
+                    sid: sid.into(),
+                    json: json.into(),
+                    ttl: Some(60),
+                    condition,
+                },
+            )
+        };
+        let outcome = |replies: Vec<Reply>| -> Vec<Result<Answer, String>> {
+            replies.into_iter().map(|reply| reply.outcome).collect()
+        };
+        let saved = Ok(Answer::Saved(SaveOutcome::Saved));
+        let missing = Ok(Answer::Saved(SaveOutcome::Missing));
+        let differs = |json: &str| Ok(Answer::Saved(SaveOutcome::Differs(json.into())));
+
+        // In one pipeline, in order: each script sees what the one before wrote.
+        let replies = run(
+            &dispatcher,
+            &rx,
+            vec![
+                save(1, "a", "v1", SaveCondition::IfPresent),
+                save(2, "a", "v1", SaveCondition::IfAbsent),
+                save(3, "a", "v2", SaveCondition::IfAbsent),
+                save(
+                    4,
+                    "a",
+                    "v2",
+                    SaveCondition::IfUnchanged(expected_digest("v0")),
+                ),
+                save(
+                    5,
+                    "a",
+                    "v2",
+                    SaveCondition::IfUnchanged(expected_digest("v1")),
+                ),
+                (6, Request::Get { sid: "a".into() }),
+            ],
+        );
+        assert_eq!(
+            outcome(replies),
+            vec![
+                missing.clone(),
+                saved.clone(),
+                differs("v1"),
+                differs("v1"),
+                saved.clone(),
+                Ok(Answer::Text(Some("v2".into())))
+            ]
+        );
+
+        let rotate = |seq: u32, old: &str, sid: &str| {
+            (
+                seq,
+                Request::Rotate {
+                    old: old.into(),
+                    sid: sid.into(),
+                    json: "v3".into(),
+                    ttl: Some(60),
+                },
+            )
+        };
+        let replies = run(&dispatcher, &rx, vec![rotate(7, "gone", "b")]);
+        assert_eq!(outcome(replies), vec![missing]);
+        let replies = run(&dispatcher, &rx, vec![rotate(8, "a", "b")]);
+        assert_eq!(outcome(replies), vec![saved]);
+        let replies = run(
+            &dispatcher,
+            &rx,
+            vec![
+                (9, Request::Get { sid: "a".into() }),
+                (10, Request::Get { sid: "b".into() }),
+                (11, Request::Destroy { sid: "b".into() }),
+            ],
+        );
+        assert_eq!(
+            outcome(replies),
+            vec![
+                Ok(Answer::Text(None)),
+                Ok(Answer::Text(Some("v3".into()))),
+                Ok(Answer::Done)
+            ]
+        );
     }
 
     // Needs the Redis on 127.0.0.1:6379 that the project's tests run against.

@@ -14,6 +14,8 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Cmd, FromRedisValue, RedisError, Value};
 use tokio::sync::Mutex;
 
+use crate::conditional_save::{SaveCondition, SaveOutcome};
+
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
     /// `redis://` URL of a single server; ignored when `cluster` is not empty.
@@ -72,6 +74,94 @@ pub fn ttl_seconds(expires_ms: Option<f64>, now_ms: f64, default_ttl: i64) -> i6
         Some(expires) if expires.is_finite() => ((expires - now_ms) / 1000.0).ceil() as i64,
         _ => default_ttl,
     }
+}
+
+/// The conditional save (`save_command`): KEYS[1] the session's key; ARGV the
+/// condition (`absent`, `present` or `unchanged`), the JSON, the TTL in seconds
+/// (empty: no expiry; zero or less deletes, as connect-redis does) and, for
+/// `unchanged`, the SHA-1 of the JSON that must be stored. Answers `{1}` when
+/// written, `{0}` when there is no session, `{2, json}` with the stored JSON
+/// when it does not meet the condition. Only the script sees the version: the
+/// stored value stays connect-redis's plain JSON.
+const SAVE_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local condition = ARGV[1]
+if condition == 'absent' then
+  if current then return {2, current} end
+elseif not current then
+  return {0}
+elseif condition == 'unchanged' and redis.sha1hex(current) ~= ARGV[4] then
+  return {2, current}
+end
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+elseif tonumber(ARGV[3]) <= 0 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+return {1}
+";
+
+/// A session moved to a new ID (`rotate`): KEYS the old and the new key; ARGV
+/// the JSON and the TTL as for `SAVE_SCRIPT`. Answers as `SAVE_SCRIPT` does:
+/// `{0}` when the old session is gone, `{2, json}` when the new ID is taken.
+const ROTATE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
+local taken = redis.call('GET', KEYS[2])
+if taken then return {2, taken} end
+if ARGV[2] == '' then
+  redis.call('SET', KEYS[2], ARGV[1])
+elseif tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
+end
+redis.call('DEL', KEYS[1])
+return {1}
+";
+
+/// What `SAVE_SCRIPT` (or the plain `SET` of an unconditional save) answered.
+pub fn save_outcome(value: Value) -> StoreResult<SaveOutcome> {
+    let Value::Array(items) = value else {
+        // `SET` answers OK, `DEL` a count: an unconditional save.
+        return Ok(SaveOutcome::Saved);
+    };
+    let mut items = items.into_iter();
+    let code = items
+        .next()
+        .map(i64::from_redis_value)
+        .transpose()
+        .map_err(RedisError::from)?;
+    Ok(match code {
+        Some(1) => SaveOutcome::Saved,
+        Some(0) => SaveOutcome::Missing,
+        Some(2) => {
+            let current = items
+                .next()
+                .map(String::from_redis_value)
+                .transpose()
+                .map_err(RedisError::from)?;
+            SaveOutcome::Differs(current.unwrap_or_default())
+        }
+        _ => {
+            return Err(StoreError::Redis(RedisError::from((
+                redis::ErrorKind::UnexpectedReturnType,
+                "unexpected answer to a conditional save",
+            ))))
+        }
+    })
+}
+
+/// The digest a conditional save compares the stored JSON by (Redis's
+/// `redis.sha1hex` computes the same for the stored value).
+pub fn expected_digest(json: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(json.as_bytes());
+    let mut hex = String::with_capacity(40);
+    for byte in digest {
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        hex.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    hex
 }
 
 pub fn key_for(prefix: &str, sid: &str) -> String {
@@ -198,6 +288,52 @@ impl RedisStore {
         Ok(())
     }
 
+    pub async fn save(
+        &self,
+        sid: &str,
+        json: &str,
+        ttl: Option<i64>,
+        condition: &SaveCondition<String>,
+    ) -> StoreResult<SaveOutcome> {
+        let value: Value = self
+            .run(&self.save_command(sid, json, ttl, condition))
+            .await?;
+        save_outcome(value)
+    }
+
+    /// Moves the session `old` to `new` as `json`: in one script on a single
+    /// server; on a cluster, where the two keys may live on different nodes,
+    /// by creating `new` (if free) and then deleting `old`.
+    pub async fn rotate(
+        &self,
+        old: &str,
+        new: &str,
+        json: &str,
+        ttl: Option<i64>,
+    ) -> StoreResult<SaveOutcome> {
+        if self.pipelines() {
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(ROTATE_SCRIPT)
+                .arg(2)
+                .arg(key_for(self.prefix(), old))
+                .arg(key_for(self.prefix(), new))
+                .arg(json)
+                .arg(ttl.map_or(String::new(), |seconds| seconds.to_string()));
+            let value: Value = self.run(&cmd).await?;
+            return save_outcome(value);
+        }
+        let exists: bool = self.run(&Cmd::exists(key_for(self.prefix(), old))).await?;
+        if !exists {
+            return Ok(SaveOutcome::Missing);
+        }
+        match self.save(new, json, ttl, &SaveCondition::IfAbsent).await? {
+            SaveOutcome::Saved => {}
+            other => return Ok(other),
+        }
+        self.destroy(old).await?;
+        Ok(SaveOutcome::Saved)
+    }
+
     pub async fn touch(&self, sid: &str, ttl: i64) -> StoreResult<()> {
         let _: Value = self.run(&self.touch_command(sid, ttl)).await?;
         Ok(())
@@ -219,6 +355,33 @@ impl RedisStore {
             Some(seconds) => Cmd::set_ex(key, json, seconds.unsigned_abs()),
             None => Cmd::set(key, json),
         }
+    }
+
+    /// Writes the session only if the stored one meets `condition`, checked
+    /// and written in one script; answered by `save_outcome`.
+    pub fn save_command(
+        &self,
+        sid: &str,
+        json: &str,
+        ttl: Option<i64>,
+        condition: &SaveCondition<String>,
+    ) -> Cmd {
+        let (kind, expected) = match condition {
+            SaveCondition::Always => return self.set_command(sid, json, ttl),
+            SaveCondition::IfAbsent => ("absent", ""),
+            SaveCondition::IfPresent => ("present", ""),
+            SaveCondition::IfUnchanged(sha1) => ("unchanged", sha1.as_str()),
+        };
+        let ttl = ttl.map_or(String::new(), |seconds| seconds.to_string());
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(SAVE_SCRIPT)
+            .arg(1)
+            .arg(key_for(self.prefix(), sid))
+            .arg(kind)
+            .arg(json)
+            .arg(ttl)
+            .arg(expected);
+        cmd
     }
 
     pub fn touch_command(&self, sid: &str, ttl: i64) -> Cmd {
