@@ -7,7 +7,6 @@ const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const { spawn, spawnSync } = require('node:child_process')
 const fs = require('node:fs')
-const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const { createClient } = require('redis')
@@ -16,6 +15,7 @@ const { RedisStore: ConnectRedisStore } = require('connect-redis')
 const expressSession = require('express-session')
 const session = require('..')
 const { listen, appWith, send, cookiePair } = require('./helpers')
+const { freePort, startRedis, stopRedis, startCluster } = require('./redis-servers')
 
 const sidOf = (cookie) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -229,37 +229,6 @@ describe('RedisStore with connect-redis data', () => {
 })
 
 // A redis-server of the test's own on a spare loopback port.
-async function freePort () {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function startRedis (port, dir, extra = []) {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...extra], { stdio: 'ignore' })
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => { socket.end(); resolve(true) })
-      socket.on('error', () => resolve(false))
-    })
-    if (ok) return child
-    await sleep(50)
-  }
-  child.kill('SIGKILL')
-  throw new Error('redis-server did not start on port ' + port)
-}
-
-function stopRedis (child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve()
-    child.once('exit', resolve)
-    child.kill('SIGKILL')
-  })
-}
-
 describe('RedisStore when Redis goes away', () => {
   it('serves without sessions within the command timeout, and every acknowledged session is back after a restart', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esrs-redis-'))
@@ -348,24 +317,10 @@ describe('RedisStore when Redis goes away', () => {
 
 describe('RedisStore on a Redis Cluster', () => {
   it('runs sessions and lists, counts and clears across every primary', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esrs-cluster-'))
-    const ports = [await freePort(), await freePort(), await freePort()]
-    const nodes = []
+    const cluster = await startCluster(3)
+    const ports = cluster.ports
     let store
     try {
-      for (const port of ports) {
-        const nodeDir = path.join(dir, String(port))
-        fs.mkdirSync(nodeDir)
-        nodes.push(await startRedis(port, nodeDir, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no']))
-      }
-      const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => '127.0.0.1:' + p), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' })
-      assert.equal(create.status, 0, create.stdout + create.stderr)
-      for (let i = 0; i < 100; i++) {
-        const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout
-        if (/cluster_state:ok/.test(info)) break
-        await sleep(100)
-      }
-
       store = new session.RedisStore({ cluster: ports.map((p) => 'redis://127.0.0.1:' + p), prefix: 'c:', scanCount: 3 })
       const server = await listen(counter(session, store))
       const cookies = []
@@ -390,8 +345,7 @@ describe('RedisStore on a Redis Cluster', () => {
       assert.equal(await store.length(), 0)
     } finally {
       if (store) await store.close()
-      await Promise.all(nodes.map(stopRedis))
-      fs.rmSync(dir, { recursive: true, force: true })
+      await cluster.stop()
     }
   })
 })

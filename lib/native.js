@@ -74,6 +74,16 @@ class NativeMemoryStore {
     return binding.memorySet(this.handle, sid, json, expires)
   }
 
+  /** A conditional set (lib/stores/protocol.js): true, null or the stored JSON. */
+  save (sid, json, expires, now, condition, expected) {
+    return binding.memorySave(this.handle, sid, json, expires, now, condition, expected)
+  }
+
+  /** Moves a session to a new ID in one step: true, null or the JSON under `newSid`. */
+  rotate (oldSid, newSid, json, expires, now) {
+    return binding.memoryRotate(this.handle, oldSid, newSid, json, expires, now)
+  }
+
   touch (sid, cookieJson, expires, now) {
     return binding.memoryTouch(this.handle, sid, cookieJson, expires, now)
   }

@@ -5,6 +5,7 @@
 // middleware each Session comes back wrapped in the request's tracking Proxy.
 
 const { kTracker, trackerFor } = require('./tracking/tracker')
+const { conditionalSave } = require('./middleware/save')
 
 function noop () {}
 
@@ -51,6 +52,21 @@ defineMethod(Session.prototype, 'save', function save (fn) {
       return
     }
 
+    // In the middleware, with a native store: conditional, as its commit is.
+    const state = tracker.requestState
+    if (state !== null && tracker.target(this) === tracker.target(state.req.session) &&
+        state.settings.storeAccess.usesProtocolFor('set')) {
+      // A native store may answer at once; the callback still runs later,
+      // as a store's always does.
+      let sync = true
+      conditionalSave(state, state.req.session, (err) => {
+        if (sync) setImmediate(callback, err)
+        else callback(err)
+      })
+      sync = false
+      return
+    }
+
     tracker.recordSaveDuring(this, () => store.set(this.id, this, callback))
   })
 })
@@ -61,10 +77,17 @@ defineMethod(Session.prototype, 'reload', function reload (fn) {
     const req = this.req
     const store = req.sessionStore
 
-    store.get(this.id, function (err, sess) {
+    const id = this.id
+    const tracker = this[kTracker]
+    store.get(id, function (err, sess) {
       if (err) return callback(err)
       if (!sess) return callback(new Error('failed to load session'))
       store.createSession(req, sess)
+      // Saved again only while the store holds it (its text is not known here).
+      if (tracker) {
+        tracker.storedId = id
+        tracker.storedJson = undefined
+      }
       callback()
     })
   })
@@ -78,12 +101,54 @@ defineMethod(Session.prototype, 'destroy', function destroy (fn) {
   })
 })
 
-/** Destroys the session and gives the request a new one with a new ID. */
-defineMethod(Session.prototype, 'regenerate', function regenerate (fn) {
+/**
+ * Destroys the session and gives the request a new one with a new ID; with
+ * `{ keep: true }` the new one keeps the data (a login that must not keep the
+ * ID a visitor came with). With a native store the old ID goes and the new
+ * one comes in one step, when the session is saved (lib/middleware/save.js).
+ */
+defineMethod(Session.prototype, 'regenerate', function regenerate (options, fn) {
+  if (typeof options === 'function') {
+    fn = options
+    options = undefined
+  }
+  const keep = typeof options === 'object' && options !== null && options.keep === true
   return withCallbackOrPromise(this, fn, (callback) => {
-    this.req.sessionStore.regenerate(this.req, callback)
+    const req = this.req
+    const store = req.sessionStore
+    if (!keep) {
+      store.regenerate(req, callback)
+      return
+    }
+
+    const tracker = this[kTracker]
+    const data = dataOf(tracker ? tracker.target(this) : this)
+    const state = tracker && tracker.requestState
+    if (state && state.settings.storeAccess.canRotate()) {
+      const oldId = this.id
+      store.generate(req)
+      Object.assign(tracker.target(req.session), data)
+      tracker.changed(null)
+      tracker.rotateFrom = oldId
+      process.nextTick(callback)
+      return
+    }
+
+    store.regenerate(req, (err) => {
+      if (!err) Object.assign(req.session, data)
+      callback(err)
+    })
   })
 })
+
+// A session's data, without its cookie: what a regenerate that keeps it copies.
+function dataOf (session) {
+  const data = {}
+  for (const key of Object.keys(session)) {
+    if (key !== 'cookie') data[key] = session[key]
+  }
+  return data
+}
 
 // With a callback: run with it, return the session. Without: return a Promise.
 function withCallbackOrPromise (session, fn, run) {

@@ -9,6 +9,7 @@ const debug = require('debug')('express-session-rs')
 const onHeaders = require('on-headers')
 const Session = require('../session')
 const { setcookie, issecure } = require('./cookie')
+const { conditionalSave } = require('./save')
 
 const defer = setImmediate
 
@@ -147,8 +148,14 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
   try {
     if (shouldSave(state)) {
       const sess = req.session
-      debug('saving %s', tracker.target(sess).id)
-      storeAccess.save(sess, tracker.target(sess), tracker, committed)
+      const target = tracker.target(sess)
+      debug('saving %s', target.id)
+      // An app's own `save` is called as express-session would call it.
+      if (target.save === Session.prototype.save && storeAccess.usesProtocolFor('set')) {
+        conditionalSave(state, sess, committed)
+      } else {
+        storeAccess.saveThroughSession(sess, committed)
+      }
       return writetop()
     }
 

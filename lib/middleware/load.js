@@ -24,7 +24,7 @@ function loadSession (state) {
 
   debug('fetching %s', req.sessionID)
 
-  state.settings.storeAccess.load(req.sessionID, function loaded (err, stored, native) {
+  state.settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
     if (err) {
       debug('error %j', err)
       next(err)
@@ -37,7 +37,7 @@ function loadSession (state) {
         generate(state)
       } else {
         debug('session found')
-        inflate(state, stored, native)
+        inflate(state, stored, json)
       }
     } catch (e) {
       next(e)
@@ -79,15 +79,19 @@ function generate (state) {
   state.originalId = req.sessionID
 }
 
-// `native`: the session came through the native-store protocol, so its stored
-// cookie is the one the store holds, for a touch that patches the expiry.
-function inflate (state, stored, native) {
+// `json`: the stored text, when the session came through the native-store
+// protocol: a save is then conditional on it, and a touch may patch the
+// expiry of the cookie the store holds.
+function inflate (state, stored, json) {
   const req = state.req
   const tracker = state.tracker
   const storedCookie = stored.cookie
   makingSession(req, tracker, () => state.settings.store.createSession(req, stored))
   watchForeignSession(state)
   state.originalId = req.sessionID
+  tracker.storedId = req.sessionID
+  tracker.storedJson = json
+  const native = json !== undefined
   tracker.original = tracker.snapshot(native ? storedCookie : undefined)
   if (native) tracker.loadedNatively = req.session
 

@@ -45,6 +45,14 @@ class Settings {
     }
     this.unsetDestroy = opts.unset === 'destroy'
 
+    // Not an express-session option: with a native store, saves are
+    // conditional and merge (lib/middleware/save.js); true restores
+    // express-session's whole-session last write wins.
+    if (opts.lastWriteWins !== undefined && typeof opts.lastWriteWins !== 'boolean') {
+      throw new TypeError('lastWriteWins option must be a boolean')
+    }
+    this.lastWriteWins = opts.lastWriteWins === true
+
     const storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
     if (!(Number.isFinite(storeTimeout) && storeTimeout >= 0)) {
       throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')

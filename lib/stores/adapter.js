@@ -6,7 +6,7 @@
 // through express-session's callback API, guarded (guarded-call.js): one answer
 // at most, a throw is an error, and no answer within `timeout` ms is an error.
 
-const Session = require('../session')
+const Store = require('../store')
 const guardedCall = require('./guarded-call')
 const { kStoreProtocol } = require('./protocol')
 
@@ -25,8 +25,8 @@ class StoreAdapter {
   }
 
   /**
-   * `callback(err, session, native)`: the stored session as data (no session:
-   * undefined), and whether it came through the protocol as JSON text.
+   * `callback(err, session, json)`: the stored session as data (no session:
+   * undefined), and its JSON text when it came through the protocol.
    */
   load (id, callback) {
     if (this.usesProtocolFor('get')) {
@@ -42,7 +42,7 @@ class StoreAdapter {
           callback(parseError)
           return
         }
-        callback(null, session, true)
+        callback(null, session, json === null ? undefined : json)
       })
       return
     }
@@ -50,31 +50,37 @@ class StoreAdapter {
     guardedCall(this.timeout, 'get', (done) => this.store.get(id, done), function got (err, session) {
       // A store may report a missing session as ENOENT.
       if (err && err.code === 'ENOENT') {
-        callback(null, undefined, false)
+        callback(null, undefined, undefined)
         return
       }
-      callback(err, err ? undefined : session || undefined, false)
+      callback(err, err ? undefined : session || undefined, undefined)
     })
   }
 
-  /**
-   * Saves `session` (the request's Proxy; `target` is what it wraps) as
-   * `Session#save` would, straight through the protocol when neither the
-   * session's `save` nor the store's `set` was replaced.
-   */
-  save (session, target, tracker, callback) {
-    if (target.save === Session.prototype.save && this.usesProtocolFor('set')) {
-      let json
-      try {
-        json = tracker.recordSave(session)
-      } catch (err) {
-        callback(err)
-        return
-      }
-      this.protocol.save(this.store, target.id, target, json, callback)
-      return
-    }
+  /** Saves through the protocol; see protocol.js for `condition` and the outcome. */
+  saveJson (id, session, json, condition, expected, callback) {
+    this.protocol.save(this.store, id, session, json, condition, expected, callback)
+  }
+
+  /** Saves as express-session does: through the session's own `save`. */
+  saveThroughSession (session, callback) {
     guardedCall(this.timeout, 'set', (done) => session.save(done), callback)
+  }
+
+  /**
+   * Whether a regenerate that keeps the data can move it to the new ID in the
+   * store in one step: the protocol rotates, and nothing it stands in for
+   * (regenerate is destroy + generate) was replaced.
+   */
+  canRotate () {
+    return this.protocol !== null && typeof this.protocol.rotate === 'function' &&
+      this.store.regenerate === Store.prototype.regenerate &&
+      this.usesProtocolFor('set') && this.usesProtocolFor('destroy')
+  }
+
+  /** Moves the session to `newId` with `json`, atomically where the store can. */
+  rotate (oldId, newId, session, json, callback) {
+    this.protocol.rotate(this.store, oldId, newId, session, json, callback)
   }
 
   /** Moves the stored session's expiry; `storedCookie` as in protocol.js. */

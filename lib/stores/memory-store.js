@@ -11,7 +11,7 @@ const native = require('../native')
 const Cookie = require('../cookie')
 const { jsonForStore } = require('../tracking/tracker')
 const { cookieJson } = require('../tracking/session-json')
-const { kStoreProtocol } = require('./protocol')
+const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
 
 const DEFAULT_SWEEP_INTERVAL = 60 * 1000
 const SWEEP_BATCH = 10000
@@ -160,14 +160,16 @@ const nativeProtocol = {
     callback(null, json)
   },
 
-  save (store, sessionId, session, json, callback) {
+  save (store, sessionId, session, json, condition, expected, callback) {
+    let outcome
     try {
-      write(store, sessionId, session, json)
+      outcome = store[kNativeSessions].save(String(sessionId), json, Cookie.expiryMillis(session),
+        Date.now(), condition, condition === SAVE_IF_UNCHANGED ? expected : undefined)
     } catch (err) {
       callback(err)
       return
     }
-    callback(null)
+    callback(null, outcome)
   },
 
   touch (store, sessionId, session, storedCookie, callback) {
@@ -183,6 +185,18 @@ const nativeProtocol = {
   destroy (store, sessionId, callback) {
     store[kNativeSessions].destroy(String(sessionId))
     callback(null)
+  },
+
+  rotate (store, oldId, newId, session, json, callback) {
+    let outcome
+    try {
+      outcome = store[kNativeSessions].rotate(String(oldId), String(newId), json,
+        Cookie.expiryMillis(session), Date.now())
+    } catch (err) {
+      callback(err)
+      return
+    }
+    callback(null, outcome)
   }
 }
 

@@ -8,15 +8,28 @@
 // prototype), an object with:
 //
 //   load(store, id, callback)                  callback(err, json | null)
-//   save(store, id, session, json, callback)   callback(err): write `json`, the
-//                                              session's JSON text; `session` gives
-//                                              its expiry
+//   save(store, id, session, json, condition, expected, callback)
+//                                              write `json`, the session's JSON
+//                                              text (`session` gives its expiry),
+//                                              if the stored session meets
+//                                              `condition` (below); callback(err,
+//                                              outcome): true when written, null
+//                                              when there was no session (or one
+//                                              where none may be), else the JSON
+//                                              stored now
 //   touch(store, id, session, storedCookie, callback)
 //                                              callback(err): move the expiry;
 //                                              `storedCookie` is the cookie as
 //                                              loaded (parsed), when it came
 //                                              through `load`
 //   destroy(store, id, callback)               callback(err)
+//   rotate(store, oldId, newId, session, json, callback)     (optional)
+//                                              move the session to `newId` as
+//                                              `json` and remove `oldId`, in one
+//                                              step where the store can; outcome
+//                                              true, null when `oldId` is gone
+//                                              (nothing written), else the JSON
+//                                              stored under `newId`
 //   standsFor: { get, set, touch, destroy }    the store's public methods each
 //                                              operation does the work of
 //   boundsItsWaits: boolean                    whether the store answers every
@@ -29,4 +42,10 @@
 
 const kStoreProtocol = Symbol.for('express-session-rs.store-protocol')
 
-module.exports = { kStoreProtocol }
+// What a save requires of the stored session, atomically with the write.
+const SAVE_ALWAYS = 0 // nothing: express-session's unconditional set
+const SAVE_IF_ABSENT = 1 // no session has the ID
+const SAVE_IF_PRESENT = 2 // a session has the ID, whatever it holds
+const SAVE_IF_UNCHANGED = 3 // the session's JSON text is `expected`
+
+module.exports = { kStoreProtocol, SAVE_ALWAYS, SAVE_IF_ABSENT, SAVE_IF_PRESENT, SAVE_IF_UNCHANGED }

@@ -11,7 +11,7 @@ const Store = require('../store')
 const native = require('../native')
 const Cookie = require('../cookie')
 const { jsonForStore } = require('../tracking/tracker')
-const { kStoreProtocol } = require('./protocol')
+const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
 
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
@@ -166,8 +166,25 @@ const nativeProtocol = {
     send(store, { op: 'get', sid }, storedText, callback)
   },
 
-  save (store, sid, session, json, callback) {
-    write(store, sid, session, json, callback)
+  save (store, sid, session, json, condition, expected, callback) {
+    let command
+    try {
+      const { expires, ttl } = lifetimeOf(store, session)
+      command = {
+        op: 'save',
+        sid: String(sid),
+        json,
+        expires,
+        ttl,
+        expire: !store.disableTTL,
+        condition,
+        expected: condition === SAVE_IF_UNCHANGED ? expected : undefined
+      }
+    } catch (err) {
+      process.nextTick(callback, err)
+      return
+    }
+    send(store, command, saveOutcome, callback)
   },
 
   touch (store, sid, session, storedCookie, callback) {
@@ -176,6 +193,20 @@ const nativeProtocol = {
 
   destroy (store, sid, callback) {
     store.destroy(sid, callback)
+  },
+
+  // In one script on a single server; on a cluster the two keys may live on
+  // different nodes, so the new one is created before the old one is deleted.
+  rotate (store, oldSid, newSid, session, json, callback) {
+    let command
+    try {
+      const { expires, ttl } = lifetimeOf(store, session)
+      command = { op: 'rotate', sid: String(newSid), oldSid: String(oldSid), json, expires, ttl, expire: !store.disableTTL }
+    } catch (err) {
+      process.nextTick(callback, err)
+      return
+    }
+    send(store, command, saveOutcome, callback)
   }
 }
 
@@ -264,6 +295,12 @@ function failed (err, callback) {
 }
 
 function nothing () {}
+
+// lib/stores/protocol.js's outcome: true, null, or the JSON stored now.
+function saveOutcome (reply) {
+  if (reply.saved) return true
+  return reply.value == null ? null : reply.value
+}
 
 function storedText (reply) {
   return reply.value == null ? null : reply.value

@@ -6,9 +6,12 @@
 //
 // - Watchers (watchers.js). `req.session` is a Proxy, and so is every plain
 //   object or array read from it. Each write or delete bumps the tracker's
-//   `generation`. A value the Proxy cannot watch makes the session
-//   `untrackable`: an object handed in by the app (the app keeps a reference)
-//   or one that is not plain data (a Date, a Map, a class instance).
+//   `generation` and is logged at its path (`changes`). A value the Proxy
+//   cannot watch makes the session `untrackable` and is logged as written
+//   whole where it sits: an object handed in by the app (the app keeps a
+//   reference) or one that is not plain data (a Date, a Map, a class instance).
+// - The change log. A commit that finds the stored session changed by another
+//   request re-applies these paths onto it (merge.js) instead of overwriting.
 // - Snapshots. The session as loaded (`original`) and as last saved (`saved`),
 //   express-session's two hashes. A snapshot is a generation plus, once
 //   needed, the session's data as JSON text without the cookie (session-json.js).
@@ -50,6 +53,9 @@ function jsonForStore (session) {
   return json !== undefined ? json : sessionJson.serializeSession(session).json
 }
 
+// What a watcher of an array logs under: the array as a whole.
+const kWhole = Symbol('whole')
+
 // The data of a session that holds nothing but its cookie.
 const EMPTY_DATA = '}'
 
@@ -70,15 +76,26 @@ class SessionTracker {
     // The latest session made for the request: its Proxy and what it wraps.
     this.current = undefined
     this.currentTarget = undefined
+    // Paths (arrays of keys) written or deleted since the session was loaded
+    // or last saved, each once per epoch (a new session or a save starts one).
+    this.changes = []
+    this.logEpoch = 0
     // A snapshot whose data is made just before the first change.
     this.pending = null
     this.original = null
     this.saved = null
+    // What the store holds as far as this request knows: the session `storedId`
+    // as the JSON text `storedJson` (undefined: unknown), for conditional saves
+    // (lib/middleware/save.js); and the request whose session this is.
+    this.storedId = undefined
+    this.storedJson = undefined
+    // The ID a regenerate that kept the data replaces, until the new one is saved.
+    this.rotateFrom = undefined
+    this.requestState = null
     // The session as loaded from a native store, whose stored cookie
     // `original` keeps, so a touch that moves only the expiry can patch it.
     this.loadedNatively = undefined
     this.sessionWatcher = new SessionWatcher(this)
-    this.nestedWatcher = null
     this.nestedProxies = null
     this.decisionDepth = 0
     this.decisionSession = undefined
@@ -88,9 +105,12 @@ class SessionTracker {
   /** Wraps a new Session of this request; the latest one is `current`. */
   watch (session) {
     const proxy = new Proxy(session, this.sessionWatcher)
-    this.changed()
+    this.changed(null)
     this.current = proxy
     this.currentTarget = session
+    // What a commit re-applies is relative to this session.
+    this.changes = []
+    this.logEpoch++
     return proxy
   }
 
@@ -102,30 +122,51 @@ class SessionTracker {
     return session === this.current ? this.currentTarget : session
   }
 
-  /** What a read of `value` hands to the app. */
-  handOut (value) {
-    if (this.untrackable || typeof value !== 'object' || value === null) return value
-    if (isPlainData(value)) return this.watchNested(value)
-    this.lose()
+  /** What a read of `value` at `key` of what `watcher` watches hands to the app. */
+  handOut (value, watcher, key) {
+    if (typeof value !== 'object' || value === null) return value
+    if (isPlainData(value)) {
+      return this.untrackable ? value : this.watchNested(value, watcher, key)
+    }
+    this.lose(watcher, key)
     return value
   }
 
-  /** A write of `value`; an object the app hands in stays in its hands too. */
-  handIn (value) {
-    this.changed()
-    if (typeof value === 'object' && value !== null) this.lose()
+  /** A write of `value` at `key`; an object the app hands in stays in its hands too. */
+  handIn (value, watcher, key) {
+    this.changed(watcher, key)
+    if (typeof value === 'object' && value !== null) this.lose(watcher, key)
   }
 
-  changed () {
+  /** A write or delete at `key` of what `watcher` watches (none: not data). */
+  changed (watcher, key) {
     this.settlePending()
     this.generation++
     this.decisionSession = undefined
+    if (watcher) this.log(watcher, key)
   }
 
-  /** From now on, changes may happen unseen. */
-  lose () {
+  /** From now on, the value at `key` may change unseen. */
+  lose (watcher, key) {
     this.settlePending()
     this.untrackable = true
+    if (watcher) this.log(watcher, key)
+  }
+
+  // Logs the path once per save, however often the app writes there.
+  log (watcher, key) {
+    // Symbols are not data: JSON leaves them out.
+    if (typeof key === 'symbol') return
+    const whole = watcher.wholeOwner !== null
+    const owner = whole ? watcher.wholeOwner : watcher
+    const loggedKey = whole ? kWhole : key
+    if (owner.logEpoch !== this.logEpoch) {
+      owner.logEpoch = this.logEpoch
+      owner.logged = new Set()
+    }
+    if (owner.logged.has(loggedKey)) return
+    owner.logged.add(loggedKey)
+    this.changes.push(watcher.pathOf(key))
   }
 
   /** A snapshot of the session as it is now, its data made when first needed. */
@@ -157,6 +198,16 @@ class SessionTracker {
     const { json, data } = this.serialized(session)
     this.saved = new Snapshot(this.generation, data, undefined)
     return json
+  }
+
+  /**
+   * After a save the store holds the session: later commits re-apply only
+   * what changes after it. Values the app still holds unseen stay logged.
+   */
+  clearChanges () {
+    if (this.untrackable) return
+    this.changes = []
+    this.logEpoch++
   }
 
   /** Records `session` as saved and runs `write`, which reaches a store's `set`. */
@@ -193,14 +244,11 @@ class SessionTracker {
     }
   }
 
-  watchNested (value) {
-    if (!this.nestedProxies) {
-      this.nestedProxies = new WeakMap()
-      this.nestedWatcher = new NestedWatcher(this)
-    }
+  watchNested (value, parent, key) {
+    if (!this.nestedProxies) this.nestedProxies = new WeakMap()
     let proxy = this.nestedProxies.get(value)
     if (!proxy) {
-      proxy = new Proxy(value, this.nestedWatcher)
+      proxy = new Proxy(value, new NestedWatcher(this, parent, key, Array.isArray(value)))
       this.nestedProxies.set(value, proxy)
     }
     return proxy

@@ -1,57 +1,93 @@
 'use strict'
 
-// The Proxy handlers that watch a session: one pair per request, shared by
-// every Proxy of it. Each write or delete tells the tracker; each read of an
-// object hands out a watched stand-in, or marks the session untrackable when
-// the object cannot be watched (see tracker.js).
+// The Proxy handlers that watch a session: one for the session and one for
+// each plain object or array read from it. Each knows the path of what it
+// watches, so every write and delete is logged at its path (tracker.js), and a
+// value handed out that cannot be watched is logged as written whole where it
+// sits. Inside an array the array itself is the unit: writes there log the
+// array's path, so two requests that both push to one array do not interleave
+// half of each.
 
 const kTracker = Symbol('express-session-rs.tracker')
 
 // For plain objects and arrays inside the session.
 class NestedWatcher {
-  constructor (tracker) {
+  /**
+   * @param {SessionTracker} tracker
+   * @param {NestedWatcher|null} parent the watcher of what holds the value (null: the session)
+   * @param {string} key where the parent holds it
+   * @param {boolean} isArray
+   */
+  constructor (tracker, parent, key, isArray) {
     this.tracker = tracker
+    this.parent = parent
+    this.key = key
+    // Writes inside an array, or inside anything in one, change the outermost array.
+    this.wholeOwner = parent !== null && parent.wholeOwner !== null ? parent.wholeOwner : isArray ? this : null
+    // Made on the first write: a request that only reads builds no paths.
+    this.cachedPath = undefined
+    // Which keys the tracker has logged here, for its current epoch.
+    this.logEpoch = -1
+    this.logged = null
+  }
+
+  /** The keys from the session to the watched value. */
+  path () {
+    if (this.cachedPath === undefined) {
+      this.cachedPath = this.parent === null ? [] : this.parent.path().concat(this.key)
+    }
+    return this.cachedPath
+  }
+
+  /** The path a write of `key` changes. */
+  pathOf (key) {
+    return this.wholeOwner !== null ? this.wholeOwner.path() : this.path().concat(key)
   }
 
   get (target, key, receiver) {
-    return this.tracker.handOut(Reflect.get(target, key, receiver))
+    return this.tracker.handOut(Reflect.get(target, key, receiver), this, key)
   }
 
   getOwnPropertyDescriptor (target, key) {
     const descriptor = Reflect.getOwnPropertyDescriptor(target, key)
     // Descriptors must report the real value, so that value is out of sight.
     if (descriptor && typeof descriptor.value === 'object' && descriptor.value !== null) {
-      this.tracker.lose()
+      this.tracker.lose(this, key)
     }
     return descriptor
   }
 
   set (target, key, value) {
-    this.tracker.handIn(value)
+    this.tracker.handIn(value, this, key)
     return Reflect.set(target, key, value)
   }
 
   defineProperty (target, key, descriptor) {
-    this.tracker.handIn(descriptor.value)
+    this.tracker.handIn(descriptor.value, this, key)
     // A property that may not change would break the Proxy's promises on reads.
-    if (descriptor.configurable === false) this.tracker.lose()
+    if (descriptor.configurable === false) this.tracker.lose(this, key)
     return Reflect.defineProperty(target, key, descriptor)
   }
 
   deleteProperty (target, key) {
-    this.tracker.changed()
+    this.tracker.changed(this, key)
     return Reflect.deleteProperty(target, key)
   }
 }
 
-// For the session itself: `cookie` is not data (the dirty check leaves it out)
-// and neither is `req`, so both are handed out as they are. The tracker is
-// answered for `kTracker`: it is no property of the Session.
+// For the session itself: `cookie` is not data (the dirty check leaves it out,
+// a commit always writes the request's own) and neither is `req`, so both are
+// handed out as they are. The tracker is answered for `kTracker`: it is no
+// property of the Session.
 class SessionWatcher extends NestedWatcher {
+  constructor (tracker) {
+    super(tracker, null, undefined, false)
+  }
+
   get (target, key, receiver) {
     if (key === kTracker) return this.tracker
     const value = Reflect.get(target, key, receiver)
-    return key === 'cookie' || key === 'req' ? value : this.tracker.handOut(value)
+    return key === 'cookie' || key === 'req' ? value : this.tracker.handOut(value, this, key)
   }
 
   getOwnPropertyDescriptor (target, key) {
@@ -61,7 +97,7 @@ class SessionWatcher extends NestedWatcher {
 
   set (target, key, value) {
     if (key === 'cookie') {
-      this.tracker.changed()
+      this.tracker.changed(null, key)
       return Reflect.set(target, key, value)
     }
     return super.set(target, key, value)
