@@ -4,16 +4,7 @@
 // generates. When no binary fits, say which package was expected and why it
 // may be missing, instead of the loader's generic message.
 
-function platformPackage () {
-  let abi = ''
-  if (process.platform === 'linux') {
-    const report = typeof process.report === 'object' && process.report.getReport()
-    abi = report && report.header && report.header.glibcVersionRuntime ? '-gnu' : '-musl'
-  } else if (process.platform === 'win32') {
-    abi = '-msvc'
-  }
-  return `express-session-rs-${process.platform}-${process.arch}${abi}`
-}
+const { platformPackage } = require('./platform')
 
 let binding
 try {

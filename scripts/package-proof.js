@@ -18,17 +18,11 @@ const path = require('path')
 
 const root = path.resolve(__dirname, '..')
 const pkg = require(path.join(root, 'package.json'))
+const { platformTriple } = require(path.join(root, 'lib', 'platform.js'))
 
 function run (cmd, args, options = {}) {
   console.log('$ ' + [cmd, ...args].join(' '))
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', ...options })
-}
-
-function hostPlatformDir () {
-  const abi = process.platform === 'linux'
-    ? (process.report.getReport().header.glibcVersionRuntime ? '-gnu' : '-musl')
-    : process.platform === 'win32' ? '-msvc' : ''
-  return `${process.platform}-${process.arch}${abi}`
 }
 
 // A PATH with every folder that holds cargo or rustc taken out.
@@ -39,7 +33,7 @@ function pathWithoutRust () {
 }
 
 function main () {
-  const platform = hostPlatformDir()
+  const platform = platformTriple()
   const binaryName = `${pkg.napi.binaryName}.${platform}.node`
   const binary = path.join(root, binaryName)
   if (!fs.existsSync(binary)) throw new Error(`no ${binaryName}: run npm run build first`)
@@ -87,7 +81,7 @@ const assert = require('assert')
 const http = require('http')
 const express = require('express')
 const session = require('express-session-rs')
-const loaded = require.resolve('express-session-rs-${hostPlatformDir()}')
+const loaded = require.resolve('express-session-rs-${platformTriple()}')
 assert.ok(loaded.includes('node_modules'), 'binary from the platform package: ' + loaded)
 
 const app = express()
