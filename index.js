@@ -32,10 +32,6 @@ exports.Session = Session
 exports.MemoryStore = MemoryStore
 exports.RedisStore = RedisStore
 
-const productionWarning = 'Warning: connect.session() MemoryStore is not\n' +
-  'designed for a production environment, as it will leak\n' +
-  'memory, and will not scale past a single process.'
-
 /**
  * Creates the session middleware; the options are express-session's.
  *
@@ -46,8 +42,10 @@ function session (options) {
   const settings = new Settings(options)
   const store = settings.store
 
-  if (process.env.NODE_ENV === 'production' && store instanceof MemoryStore) {
-    console.warn(productionWarning)
+  // What a store wants production users told (the MemoryStore: one process).
+  const warning = settings.storeAccess.productionWarning
+  if (process.env.NODE_ENV === 'production' && warning) {
+    console.warn(warning)
   }
 
   installGenerate(settings)

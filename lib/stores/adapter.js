@@ -67,6 +67,11 @@ class StoreAdapter {
     guardedCall(this.timeout, 'set', (done) => session.save(done), callback)
   }
 
+  /** A warning the store asks to be shown in production, if any. */
+  get productionWarning () {
+    return this.protocol !== null ? this.protocol.productionWarning : undefined
+  }
+
   /**
    * Whether a regenerate that keeps the data can move it to the new ID in the
    * store in one step: the protocol rotates, and nothing it stands in for

@@ -148,6 +148,9 @@ const nativeProtocol = {
     destroy: MemoryStore.prototype.destroy
   },
   boundsItsWaits: false,
+  productionWarning: 'Warning: the express-session-rs MemoryStore keeps sessions in this\n' +
+    'process only: they are lost when it restarts and not shared with other\n' +
+    'processes. Use a shared store (such as RedisStore) to run more than one.',
 
   load (store, sessionId, callback) {
     let json

@@ -34,6 +34,9 @@
 //                                              operation does the work of
 //   boundsItsWaits: boolean                    whether the store answers every
 //                                              call in bounded time by itself
+//   productionWarning: string                  (optional) shown once when the
+//                                              middleware is made with
+//                                              NODE_ENV=production
 //
 // Callbacks may run synchronously. An operation is used only while the store's
 // public method it stands for is still the one in `standsFor`: an app that
