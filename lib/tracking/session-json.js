@@ -20,30 +20,42 @@ const MEMBER_PREFIXES = STORED_FIELDS.map(({ name }) => JSON.stringify(name) + '
 const nativeDateToJSON = Date.prototype.toJSON
 const cookieToJSON = Cookie.prototype.toJSON
 
-/** `{ json, data }`: `JSON.stringify(session)` and its data (see above). */
+/**
+ * `{ json, data }`: `JSON.stringify(session)` and its data (see above). When
+ * the cookie is not the first key, `json` is made only if it is read (a save):
+ * the dirty check needs only `data`.
+ */
 function serializeSession (session) {
-  if (isCookieFirst(session)) {
-    const { cookie, ...rest } = session
-    const cookieText = cookieJson(cookie)
-    if (cookieText !== undefined) {
-      const data = asData(JSON.stringify(rest))
-      return { json: COOKIE_PREFIX + cookieText + data, data }
-    }
+  if (typeof session.toJSON === 'function') {
+    return new SerializedSession(session, undefined, dataJson(session))
   }
-  return { json: JSON.stringify(session), data: dataJson(session) }
+  const { cookie, ...rest } = session
+  const data = asData(JSON.stringify(rest))
+  if (firstKey(session) === 'cookie') {
+    const cookieText = cookieJson(cookie)
+    if (cookieText !== undefined) return new SerializedSession(session, COOKIE_PREFIX + cookieText + data, data)
+  }
+  return new SerializedSession(session, undefined, data)
+}
+
+class SerializedSession {
+  constructor (session, json, data) {
+    this.session = session
+    this.text = json
+    this.data = data
+  }
+
+  get json () {
+    if (this.text === undefined) this.text = JSON.stringify(this.session)
+    return this.text
+  }
 }
 
 /** The data of `session` alone, when its JSON is not needed. */
 function serializeData (session) {
-  if (isCookieFirst(session)) {
-    const { cookie, ...rest } = session
-    return asData(JSON.stringify(rest))
-  }
-  return dataJson(session)
-}
-
-function isCookieFirst (session) {
-  return firstKey(session) === 'cookie' && typeof session.toJSON !== 'function'
+  if (typeof session.toJSON === 'function') return dataJson(session)
+  const { cookie, ...rest } = session
+  return asData(JSON.stringify(rest))
 }
 
 // `{}` or `{"key":...}` as the text that follows a cookie member.
