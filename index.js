@@ -59,7 +59,13 @@ function session (options) {
     storeReady = true
   })
 
-  return function session (req, res, next) {
+  middleware.metrics = function metrics () {
+    return settings.metrics.snapshot()
+  }
+
+  return middleware
+
+  function middleware (req, res, next) {
     if (req.session) {
       next()
       return
@@ -87,7 +93,7 @@ function session (options) {
     const state = new RequestState(settings, codec, req, res, next)
 
     req.sessionStore = store
-    state.cookieId = req.sessionID = getcookie(req, settings.name, codec)
+    state.cookieId = req.sessionID = getcookie(req, settings.name, codec, settings.metrics)
 
     hookResponse(state)
     loadSession(state)

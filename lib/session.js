@@ -67,7 +67,10 @@ defineMethod(Session.prototype, 'save', function save (fn) {
       return
     }
 
-    tracker.recordSaveDuring(this, () => store.set(this.id, this, callback))
+    // The store gets the Session itself, as express-session gives it: all of
+    // its data, with nothing between the store and it.
+    const target = tracker.target(this)
+    tracker.recordSaveDuring(target, () => store.set(this.id, target, callback))
   })
 })
 
@@ -96,8 +99,12 @@ defineMethod(Session.prototype, 'reload', function reload (fn) {
 /** Removes the session from the request and the store. */
 defineMethod(Session.prototype, 'destroy', function destroy (fn) {
   return withCallbackOrPromise(this, fn, (callback) => {
+    const state = requestStateOf(this)
     delete this.req.session
-    this.req.sessionStore.destroy(this.id, callback)
+    this.req.sessionStore.destroy(this.id, (err) => {
+      if (!err && state) state.settings.metrics.destroyed++
+      callback(err)
+    })
   })
 })
 
@@ -116,6 +123,8 @@ defineMethod(Session.prototype, 'regenerate', function regenerate (options, fn) 
   return withCallbackOrPromise(this, fn, (callback) => {
     const req = this.req
     const store = req.sessionStore
+    const state = requestStateOf(this)
+    if (state) state.settings.metrics.regenerated++
     if (!keep) {
       store.regenerate(req, callback)
       return
@@ -123,7 +132,6 @@ defineMethod(Session.prototype, 'regenerate', function regenerate (options, fn) 
 
     const tracker = this[kTracker]
     const data = dataOf(tracker ? tracker.target(this) : this)
-    const state = tracker && tracker.requestState
     if (state && state.settings.storeAccess.canRotate()) {
       const oldId = this.id
       store.generate(req)
@@ -140,6 +148,12 @@ defineMethod(Session.prototype, 'regenerate', function regenerate (options, fn) 
     })
   })
 })
+
+// The middleware's state for the request this session belongs to, if any.
+function requestStateOf (session) {
+  const tracker = session[kTracker]
+  return tracker ? tracker.requestState : null
+}
 
 // A session's data, without its cookie: what a regenerate that keeps it copies.
 function dataOf (session) {

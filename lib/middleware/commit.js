@@ -131,6 +131,7 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
     debug('destroying')
     storeAccess.destroy(req.sessionID, function destroyed (err) {
       debug('destroyed')
+      if (!err) settings.metrics.destroyed++
       committed(err)
     })
     return writetop()
@@ -154,18 +155,34 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
       if (target.save === Session.prototype.save && storeAccess.usesProtocolFor('set')) {
         conditionalSave(state, sess, committed)
       } else {
-        storeAccess.saveThroughSession(sess, committed)
+        storeAccess.saveThroughSession(sess, function saved (err) {
+          if (!err) settings.metrics.saved++
+          committed(err)
+        })
       }
       return writetop()
     }
 
     if (storeAccess.canTouch && shouldTouch(state)) {
+      if (touchedRecently(state)) {
+        debug('touch left out: the store was written or touched within touchAfter')
+        settings.metrics.touchSkipped++
+        return _end.call(res, chunk, encoding)
+      }
       debug('touching')
       const sess = req.session
+      if (storeAccess.rewritesToTouch(settings, tracker)) {
+        // The stored cookie must show the touch, or touchAfter could not tell it.
+        conditionalSave(state, sess, committed, 'touched')
+        return writetop()
+      }
       // Loaded through the protocol and not replaced since: the store may
       // patch only the expiry of the cookie it holds.
       const storedCookie = sess === tracker.loadedNatively ? tracker.original.storedCookie : undefined
-      storeAccess.touch(req.sessionID, sess, tracker.target(sess), storedCookie, committed)
+      storeAccess.touch(req.sessionID, sess, tracker.target(sess), storedCookie, function touched (err) {
+        if (!err) settings.metrics.touched++
+        committed(err)
+      })
       return writetop()
     }
   } finally {
@@ -187,6 +204,19 @@ function touchOnce (state, target) {
   } else {
     state.req.session.touch()
   }
+}
+
+// touchAfter: whether the stored session was written or touched so recently
+// that its store touch may be left out. The stored cookie tells when: its
+// expiry less its original max age.
+function touchedRecently (state) {
+  const touchAfter = state.settings.touchAfter
+  const stored = state.tracker.loadedCookie
+  if (touchAfter === undefined || !stored || typeof stored.originalMaxAge !== 'number' || !stored.expires) {
+    return false
+  }
+  const written = new Date(stored.expires).getTime() - stored.originalMaxAge
+  return Date.now() - written < touchAfter
 }
 
 function isModified (state, sess) {

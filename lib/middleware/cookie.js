@@ -43,7 +43,7 @@ function secretBytes (secret) {
  * The session ID the request carries: from the Cookie header, else from
  * cookie-parser's `req.signedCookies` or `req.cookies` (deprecated).
  */
-function getcookie (req, name, codec) {
+function getcookie (req, name, codec, metrics) {
   const header = req.headers.cookie
   let val
 
@@ -51,6 +51,7 @@ function getcookie (req, name, codec) {
     val = codec.readId(header)
     if (val === null) {
       debug('no valid signed session cookie')
+      if (header.includes(name + '=')) metrics.invalidSignature++
       val = undefined
     }
   }
@@ -76,6 +77,7 @@ function getcookie (req, name, codec) {
 
         if (val === null) {
           debug('cookie signature invalid')
+          metrics.invalidSignature++
           val = undefined
         }
       } else {

@@ -7,7 +7,7 @@
 const debug = require('debug')('express-session-rs')
 const Cookie = require('../cookie')
 const Session = require('../session')
-const { makingSession } = require('../tracking/tracker')
+const { makingSession, CREATED_AT } = require('../tracking/tracker')
 const { issecure } = require('./cookie')
 
 /** Loads `req.session` for `state`'s request, then calls `next` (with an error, if any). */
@@ -17,26 +17,41 @@ function loadSession (state) {
 
   if (!req.sessionID) {
     debug('no SID sent, generating session')
-    generate(state)
-    next()
+    generateThenNext(state)
     return
   }
 
   debug('fetching %s', req.sessionID)
 
-  state.settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
+  const settings = state.settings
+  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
     if (err) {
-      debug('error %j', err)
+      debug('error %s', describeError(err))
       next(err)
+      return
+    }
+
+    if (stored && settings.absoluteTimeout !== undefined && outlived(stored, settings.absoluteTimeout)) {
+      debug('session %s is older than absoluteTimeout: ended', req.sessionID)
+      settings.metrics.absoluteExpired++
+      settings.storeAccess.destroy(req.sessionID, function destroyed (err) {
+        if (err) {
+          next(err)
+          return
+        }
+        generateThenNext(state)
+      })
       return
     }
 
     try {
       if (!stored) {
         debug('no session found')
+        settings.metrics.notFound++
         generate(state)
       } else {
         debug('session found')
+        settings.metrics.loaded++
         inflate(state, stored, json)
       }
     } catch (e) {
@@ -58,6 +73,7 @@ function installGenerate (settings) {
     req.session = new Session(req)
     const resolved = settings.cookieOptionsFor(req)
     req.session.cookie = new Cookie(resolved)
+    if (settings.absoluteTimeout !== undefined) req.session[CREATED_AT] = Date.now()
 
     const isSecure = issecure(req, settings.trustProxy)
 
@@ -71,12 +87,36 @@ function installGenerate (settings) {
   }
 }
 
+function generateThenNext (state) {
+  try {
+    generate(state)
+  } catch (err) {
+    state.next(err)
+    return
+  }
+  state.next()
+}
+
 function generate (state) {
   const req = state.req
   const tracker = state.tracker
+  state.settings.metrics.created++
   makingSession(req, tracker, () => state.settings.store.generate(req))
-  tracker.original = tracker.emptySnapshot()
+  // With a creation time the session holds more than its cookie.
+  tracker.original = state.settings.absoluteTimeout === undefined ? tracker.emptySnapshot() : tracker.snapshot()
   state.originalId = req.sessionID
+}
+
+// Whether a stored session was created longer than `timeout` ms ago.
+function outlived (stored, timeout) {
+  const created = stored[CREATED_AT]
+  return typeof created === 'number' && Date.now() - created > timeout
+}
+
+// An error as DEBUG prints it: its message and code, which `%j` leaves out.
+function describeError (err) {
+  if (!(err instanceof Error)) return String(err)
+  return err.code ? `${err.message} (${err.code})` : err.message
 }
 
 // `json`: the stored text, when the session came through the native-store
@@ -86,6 +126,7 @@ function inflate (state, stored, json) {
   const req = state.req
   const tracker = state.tracker
   const storedCookie = stored.cookie
+  tracker.loadedCookie = storedCookie
   makingSession(req, tracker, () => state.settings.store.createSession(req, stored))
   watchForeignSession(state)
   state.originalId = req.sessionID
@@ -97,6 +138,11 @@ function inflate (state, stored, json) {
 
   if (!state.settings.resave) {
     tracker.saved = tracker.original
+  }
+
+  // Sessions from before absoluteTimeout was set count from now (and are saved).
+  if (state.settings.absoluteTimeout !== undefined && typeof tracker.target(req.session)[CREATED_AT] !== 'number') {
+    req.session[CREATED_AT] = Date.now()
   }
 }
 
@@ -113,7 +159,8 @@ function watchForeignSession (state) {
     enumerable: false,
     writable: true,
     value: function save (fn) {
-      tracker.recordSaveDuring(this, () => foreignSave.call(this, fn))
+      const target = tracker.target(this)
+      tracker.recordSaveDuring(target, () => foreignSave.call(target, fn))
       return this
     }
   })

@@ -7,6 +7,7 @@ const deprecate = require('depd')('express-session')
 const native = require('../native')
 const MemoryStore = require('../stores/memory-store')
 const StoreAdapter = require('../stores/adapter')
+const Metrics = require('./metrics')
 const { codecFor, lastCodecCache } = require('./cookie')
 
 // Not an express-session option: how long a store written against the callback
@@ -53,11 +54,24 @@ class Settings {
     }
     this.lastWriteWins = opts.lastWriteWins === true
 
+    // Not express-session options (opt-in): how long a returning visitor's
+    // store touch may be left out, and the most a session may live.
+    this.touchAfter = optionalMillis(opts.touchAfter, 'touchAfter')
+    const maxAge = typeof this.cookie === 'object' ? this.cookie.maxAge : undefined
+    if (this.touchAfter !== undefined && typeof maxAge === 'number' && this.touchAfter >= maxAge) {
+      throw new TypeError('touchAfter option must be smaller than cookie.maxAge')
+    }
+    this.absoluteTimeout = optionalMillis(opts.absoluteTimeout, 'absoluteTimeout')
+    if (this.absoluteTimeout === 0) {
+      throw new TypeError('absoluteTimeout option must be a positive number of milliseconds')
+    }
+
     const storeTimeout = opts.storeTimeout === undefined ? DEFAULT_STORE_TIMEOUT : opts.storeTimeout
     if (!(Number.isFinite(storeTimeout) && storeTimeout >= 0)) {
       throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')
     }
-    this.storeAccess = new StoreAdapter(this.store, storeTimeout)
+    this.metrics = new Metrics()
+    this.storeAccess = new StoreAdapter(this.store, storeTimeout, this.metrics)
 
     let secret = opts.secret
     if (Array.isArray(secret) && secret.length === 0) {
@@ -81,6 +95,15 @@ class Settings {
   cookieOptionsFor (req) {
     return typeof this.cookie === 'function' ? this.cookie(req) : this.cookie
   }
+}
+
+// A number of milliseconds, or undefined when not given.
+function optionalMillis (value, name) {
+  if (value === undefined) return undefined
+  if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+    throw new TypeError(name + ' option must be a number of milliseconds')
+  }
+  return value
 }
 
 module.exports = Settings

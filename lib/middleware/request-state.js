@@ -12,7 +12,7 @@ class RequestState {
     this.req = req
     this.res = res
     this.next = next
-    this.tracker = new SessionTracker()
+    this.tracker = new SessionTracker(settings.absoluteTimeout !== undefined)
     this.tracker.requestState = this
     // The ID the request's cookie carried, and the ID of the session loaded
     // or generated for it (express-session's `cookieId` and `originalId`).

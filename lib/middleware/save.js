@@ -25,8 +25,11 @@ const { SAVE_ALWAYS, SAVE_IF_ABSENT, SAVE_IF_PRESENT, SAVE_IF_UNCHANGED } = requ
 // pathological burst, not ordinary contention.
 const MAX_MERGES = 100
 
-/** Saves `session` (the request's Proxy) through the protocol; `callback(err)`. */
-function conditionalSave (state, session, callback) {
+/**
+ * Saves `session` (the request's Proxy) through the protocol; `callback(err)`.
+ * `counter`: the metric a success counts under (a touch may be a save).
+ */
+function conditionalSave (state, session, callback, counter = 'saved') {
   const tracker = state.tracker
   const target = tracker.target(session)
   const id = target.id
@@ -57,6 +60,7 @@ function conditionalSave (state, session, callback) {
         return
       }
       if (outcome === true) {
+        state.settings.metrics.saved++
         tracker.rotateFrom = undefined
         tracker.storedId = id
         tracker.storedJson = json
@@ -66,6 +70,7 @@ function conditionalSave (state, session, callback) {
       }
       if (outcome === null) {
         debug('session %s left the store while this request ran: not moved to %s', oldId, id)
+        state.settings.metrics.notWrittenBack++
         callback(null)
         return
       }
@@ -82,6 +87,9 @@ function conditionalSave (state, session, callback) {
       }
 
       if (outcome === true) {
+        const metrics = state.settings.metrics
+        metrics[counter]++
+        if (merges > 0) metrics.merged++
         tracker.storedId = id
         tracker.storedJson = json
         tracker.clearChanges()
@@ -95,11 +103,13 @@ function conditionalSave (state, session, callback) {
           return
         }
         debug('session %s left the store while this request ran: not written back', id)
+        state.settings.metrics.notWrittenBack++
         callback(null)
         return
       }
 
       // Another request saved it since: re-apply this request's changes.
+      state.settings.metrics.conflicts++
       if (++merges > MAX_MERGES) {
         callback(new Error(`session ${id} kept changing: gave up after ${MAX_MERGES} merges`))
         return

@@ -7,6 +7,7 @@
 // at most, a throw is an error, and no answer within `timeout` ms is an error.
 
 const Store = require('../store')
+const Metrics = require('../middleware/metrics')
 const guardedCall = require('./guarded-call')
 const { kStoreProtocol } = require('./protocol')
 
@@ -14,10 +15,12 @@ class StoreAdapter {
   /**
    * @param {object} store an express-session store
    * @param {number} timeout ms a callback-API call may take (0: no limit)
+   * @param {Metrics} metrics where each call's time and failure are counted
    */
-  constructor (store, timeout) {
+  constructor (store, timeout, metrics) {
     const protocol = store[kStoreProtocol]
     this.store = store
+    this.metrics = metrics
     this.protocol = isProtocol(protocol) ? protocol : null
     // A store that bounds its own waits needs no timer per call.
     this.timeout = this.protocol !== null && this.protocol.boundsItsWaits ? 0 : timeout
@@ -29,6 +32,16 @@ class StoreAdapter {
    * undefined), and its JSON text when it came through the protocol.
    */
   load (id, callback) {
+    const metrics = this.metrics
+    const started = Metrics.now()
+    const loaded = function loaded (err, session, json) {
+      metrics.storeCallEnded('get', started, err)
+      callback(err, session, json)
+    }
+    this.loadUntimed(id, loaded)
+  }
+
+  loadUntimed (id, callback) {
     if (this.usesProtocolFor('get')) {
       this.protocol.load(this.store, id, function loaded (err, json) {
         if (err) {
@@ -59,12 +72,24 @@ class StoreAdapter {
 
   /** Saves through the protocol; see protocol.js for `condition` and the outcome. */
   saveJson (id, session, json, condition, expected, callback) {
-    this.protocol.save(this.store, id, session, json, condition, expected, callback)
+    this.protocol.save(this.store, id, session, json, condition, expected, this.timed('set', callback))
   }
 
   /** Saves as express-session does: through the session's own `save`. */
   saveThroughSession (session, callback) {
-    guardedCall(this.timeout, 'set', (done) => session.save(done), callback)
+    guardedCall(this.timeout, 'set', (done) => session.save(done), this.timed('set', callback))
+  }
+
+  /**
+   * Whether a touch must rewrite the session: with touchAfter, the time of the
+   * last touch is read from the stored cookie, which a store's own touch may
+   * leave as it was (Redis's EXPIRE does). Only for a session loaded through
+   * the protocol, whose stored text the rewrite is conditional on.
+   */
+  rewritesToTouch (settings, tracker) {
+    return settings.touchAfter !== undefined && !settings.lastWriteWins &&
+      this.protocol !== null && !this.protocol.touchUpdatesCookie &&
+      tracker.storedJson !== undefined && this.usesProtocolFor('set')
   }
 
   /** A warning the store asks to be shown in production, if any. */
@@ -85,24 +110,36 @@ class StoreAdapter {
 
   /** Moves the session to `newId` with `json`, atomically where the store can. */
   rotate (oldId, newId, session, json, callback) {
-    this.protocol.rotate(this.store, oldId, newId, session, json, callback)
+    this.protocol.rotate(this.store, oldId, newId, session, json, this.timed('set', callback))
   }
 
   /** Moves the stored session's expiry; `storedCookie` as in protocol.js. */
   touch (id, session, target, storedCookie, callback) {
+    const done = this.timed('touch', callback)
     if (this.usesProtocolFor('touch')) {
-      this.protocol.touch(this.store, id, target, storedCookie, callback)
+      this.protocol.touch(this.store, id, target, storedCookie, done)
       return
     }
-    guardedCall(this.timeout, 'touch', (done) => this.store.touch(id, session, done), callback)
+    guardedCall(this.timeout, 'touch', (answer) => this.store.touch(id, session, answer), done)
   }
 
   destroy (id, callback) {
+    const done = this.timed('destroy', callback)
     if (this.usesProtocolFor('destroy')) {
-      this.protocol.destroy(this.store, id, callback)
+      this.protocol.destroy(this.store, id, done)
       return
     }
-    guardedCall(this.timeout, 'destroy', (done) => this.store.destroy(id, done), callback)
+    guardedCall(this.timeout, 'destroy', (answer) => this.store.destroy(id, answer), done)
+  }
+
+  // `callback`, with the call's time and failure counted under `operation`.
+  timed (operation, callback) {
+    const metrics = this.metrics
+    const started = Metrics.now()
+    return function answered (err, value) {
+      metrics.storeCallEnded(operation, started, err)
+      callback(err, value)
+    }
   }
 
   // Whether the store's public `method` still does what the protocol stands for.

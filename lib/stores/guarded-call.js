@@ -8,7 +8,7 @@
 function guardedCall (timeout, operation, call, callback) {
   let done = false
   const timer = timeout > 0
-    ? setTimeout(() => finish(new Error(`session store did not answer ${operation} within ${timeout} ms`)), timeout)
+    ? setTimeout(() => finish(timeoutError(operation, timeout)), timeout)
     : null
   if (timer) timer.unref()
 
@@ -26,4 +26,11 @@ function guardedCall (timeout, operation, call, callback) {
   }
 }
 
+function timeoutError (operation, timeout) {
+  const err = new Error(`session store did not answer ${operation} within ${timeout} ms`)
+  err.code = 'ERR_SESSION_STORE_TIMEOUT'
+  return err
+}
+
 module.exports = guardedCall
+module.exports.timeoutError = timeoutError

@@ -148,6 +148,7 @@ const nativeProtocol = {
     destroy: MemoryStore.prototype.destroy
   },
   boundsItsWaits: false,
+  touchUpdatesCookie: true,
   productionWarning: 'Warning: the express-session-rs MemoryStore keeps sessions in this\n' +
     'process only: they are lost when it restarts and not shared with other\n' +
     'processes. Use a shared store (such as RedisStore) to run more than one.',

@@ -34,6 +34,9 @@
 //                                              operation does the work of
 //   boundsItsWaits: boolean                    whether the store answers every
 //                                              call in bounded time by itself
+//   touchUpdatesCookie: boolean                whether `touch` writes the new expiry
+//                                              into the stored cookie too (else,
+//                                              with touchAfter, a touch is a save)
 //   productionWarning: string                  (optional) shown once when the
 //                                              middleware is made with
 //                                              NODE_ENV=production

@@ -229,7 +229,7 @@ class CommandQueue {
       this.waiting.delete(reply.seq)
       if (reply.error != null) {
         checkHealth(entry.store)
-        finish(entry.callback, new Error(reply.error))
+        finish(entry.callback, replyError(reply.error))
         continue
       }
       let value
@@ -269,6 +269,13 @@ function flush (store) {
   } catch (err) {
     queue.deliver(batch.map(({ seq }) => ({ seq, error: err.message })))
   }
+}
+
+// A timed-out command carries the code every store timeout has.
+function replyError (message) {
+  const err = new Error(message)
+  if (/timed out/.test(message)) err.code = 'ERR_SESSION_STORE_TIMEOUT'
+  return err
 }
 
 // A callback runs to completion without cutting the batch short: what it

@@ -28,7 +28,7 @@
 
 const sessionJson = require('./session-json')
 const CallHandoff = require('./handoff')
-const { SessionWatcher, NestedWatcher, isPlainData, kTracker } = require('./watchers')
+const { SessionWatcher, CreationHidingWatcher, NestedWatcher, isPlainData, kTracker, CREATED_AT } = require('./watchers')
 
 const trackerHandoff = new CallHandoff()
 const jsonHandoff = new CallHandoff()
@@ -70,7 +70,8 @@ class Snapshot {
 }
 
 class SessionTracker {
-  constructor () {
+  /** @param {boolean} [hidesCreation] the session carries a creation time the app must not see */
+  constructor (hidesCreation) {
     this.generation = 0
     this.untrackable = false
     // The latest session made for the request: its Proxy and what it wraps.
@@ -89,13 +90,15 @@ class SessionTracker {
     // (lib/middleware/save.js); and the request whose session this is.
     this.storedId = undefined
     this.storedJson = undefined
+    // The stored session's cookie as the store gave it (any store), for touchAfter.
+    this.loadedCookie = undefined
     // The ID a regenerate that kept the data replaces, until the new one is saved.
     this.rotateFrom = undefined
     this.requestState = null
     // The session as loaded from a native store, whose stored cookie
     // `original` keeps, so a touch that moves only the expiry can patch it.
     this.loadedNatively = undefined
-    this.sessionWatcher = new SessionWatcher(this)
+    this.sessionWatcher = hidesCreation ? new CreationHidingWatcher(this) : new SessionWatcher(this)
     this.nestedProxies = null
     this.decisionDepth = 0
     this.decisionSession = undefined
@@ -225,12 +228,13 @@ class SessionTracker {
     this.decisionSerialized = undefined
   }
 
-  // `{ json, data }` of `session`, once per decision.
+  // `{ json, data }` of `session` (its Proxy or what it wraps), once per decision.
   serialized (session) {
-    if (this.decisionDepth > 0 && session === this.decisionSession) return this.decisionSerialized
-    const serialized = sessionJson.serializeSession(this.target(session))
+    const target = this.target(session)
+    if (this.decisionDepth > 0 && target === this.decisionSession) return this.decisionSerialized
+    const serialized = sessionJson.serializeSession(target)
     if (this.decisionDepth > 0) {
-      this.decisionSession = session
+      this.decisionSession = target
       this.decisionSerialized = serialized
     }
     return serialized
@@ -255,4 +259,4 @@ class SessionTracker {
   }
 }
 
-module.exports = { SessionTracker, kTracker, makingSession, trackerFor, jsonForStore }
+module.exports = { SessionTracker, kTracker, makingSession, trackerFor, jsonForStore, CREATED_AT }

@@ -104,6 +104,32 @@ class SessionWatcher extends NestedWatcher {
   }
 }
 
+// With absoluteTimeout, the session's creation time travels as a member of its
+// stored JSON (so every store keeps it); the app does not see it.
+const CREATED_AT = 'express-session-rs:createdAt'
+
+class CreationHidingWatcher extends SessionWatcher {
+  get (target, key, receiver) {
+    return key === CREATED_AT ? undefined : super.get(target, key, receiver)
+  }
+
+  has (target, key) {
+    return key !== CREATED_AT && Reflect.has(target, key)
+  }
+
+  ownKeys (target) {
+    return Reflect.ownKeys(target).filter((key) => key !== CREATED_AT)
+  }
+
+  getOwnPropertyDescriptor (target, key) {
+    return key === CREATED_AT ? undefined : super.getOwnPropertyDescriptor(target, key)
+  }
+
+  deleteProperty (target, key) {
+    return key === CREATED_AT || super.deleteProperty(target, key)
+  }
+}
+
 // Objects and arrays as JSON.parse makes them: safe to stand behind a Proxy.
 function isPlainData (value) {
   if (Array.isArray(value)) return true
@@ -111,4 +137,4 @@ function isPlainData (value) {
   return proto === Object.prototype || proto === null
 }
 
-module.exports = { NestedWatcher, SessionWatcher, isPlainData, kTracker }
+module.exports = { NestedWatcher, SessionWatcher, CreationHidingWatcher, isPlainData, kTracker, CREATED_AT }
