@@ -131,6 +131,12 @@ export interface RedisCommand {
   expected?: string
   /** `rotate`: the ID the session moves from (to `sid`). */
   oldSid?: string
+  /**
+   * `index`, `indexed`, `unindex`: whose index (`userOf`), and for
+   * `unindex` the IDs to take out.
+   */
+  owner?: string
+  sids?: Array<string>
 }
 
 export declare const enum RedisOp {
@@ -138,6 +144,9 @@ export declare const enum RedisOp {
   Set = 'set',
   Save = 'save',
   Rotate = 'rotate',
+  Index = 'index',
+  Indexed = 'indexed',
+  Unindex = 'unindex',
   Touch = 'touch',
   Destroy = 'destroy',
   Ids = 'ids',

@@ -38,6 +38,9 @@ pub enum RedisOp {
     Set,
     Save,
     Rotate,
+    Index,
+    Indexed,
+    Unindex,
     Touch,
     Destroy,
     Ids,
@@ -66,6 +69,10 @@ pub struct RedisCommand {
     pub expected: Option<String>,
     /// `rotate`: the ID the session moves from (to `sid`).
     pub old_sid: Option<String>,
+    /// `index`, `indexed`, `unindex`: whose index (`userOf`), and for
+    /// `unindex` the IDs to take out.
+    pub owner: Option<String>,
+    pub sids: Option<Vec<String>>,
 }
 
 /// The outcome of command `seq`: `error`, or `value` (text or absent), or
@@ -254,6 +261,8 @@ fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
         condition,
         expected,
         old_sid,
+        owner,
+        sids,
         ..
     } = command;
     let ttl = ttl_seconds(expires, now, ttl.unwrap_or(0));
@@ -283,6 +292,18 @@ fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
             sid: required(sid, "sid")?,
             json: required(json, "json")?,
             ttl: write_ttl,
+        },
+        RedisOp::Index => Request::Index {
+            owner: required(owner, "owner")?,
+            sid: required(sid, "sid")?,
+            ttl: write_ttl,
+        },
+        RedisOp::Indexed => Request::Indexed {
+            owner: required(owner, "owner")?,
+        },
+        RedisOp::Unindex => Request::Unindex {
+            owner: required(owner, "owner")?,
+            sids: sids.unwrap_or_default(),
         },
         RedisOp::Touch => Request::Touch {
             sid: required(sid, "sid")?,

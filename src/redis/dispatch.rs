@@ -53,6 +53,20 @@ pub enum Request {
     Destroy {
         sid: String,
     },
+    /// Files `sid` in `owner`'s index, kept alive for `ttl` seconds at least.
+    Index {
+        owner: String,
+        sid: String,
+        ttl: Option<i64>,
+    },
+    /// The IDs filed under `owner`.
+    Indexed {
+        owner: String,
+    },
+    Unindex {
+        owner: String,
+        sids: Vec<String>,
+    },
     /// The IDs of every stored session.
     Ids,
     /// Every stored session as `id, json, id, json, ...`.
@@ -75,6 +89,7 @@ pub enum Answer {
 enum ReplyKind {
     Done,
     Text,
+    Texts,
     Save,
 }
 
@@ -83,6 +98,7 @@ impl ReplyKind {
         match request {
             Request::Get { .. } => ReplyKind::Text,
             Request::Save { .. } | Request::Rotate { .. } => ReplyKind::Save,
+            Request::Indexed { .. } => ReplyKind::Texts,
             _ => ReplyKind::Done,
         }
     }
@@ -224,6 +240,9 @@ fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
         } => store.save_command(sid, json, *ttl, condition),
         Request::Touch { sid, ttl } => store.touch_command(sid, *ttl),
         Request::Destroy { sid } => store.destroy_command(sid),
+        Request::Index { owner, sid, ttl } => store.index_command(owner, sid, *ttl),
+        Request::Indexed { owner } => store.indexed_command(owner),
+        Request::Unindex { owner, sids } => store.unindex_command(owner, sids),
         _ => return None,
     })
 }
@@ -237,6 +256,9 @@ fn answer_of(kind: ReplyKind, value: Value) -> Result<Answer, String> {
         ReplyKind::Done => Ok(Answer::Done),
         ReplyKind::Text => Option::<String>::from_redis_value(value)
             .map(Answer::Text)
+            .map_err(|error| StoreError::Redis(error.into()).to_string()),
+        ReplyKind::Texts => Vec::<String>::from_redis_value(value)
+            .map(Answer::Texts)
             .map_err(|error| StoreError::Redis(error.into()).to_string()),
         ReplyKind::Save => save_outcome(value)
             .map(Answer::Saved)
@@ -275,6 +297,19 @@ async fn run_command(store: &RedisStore, request: Request) -> Result<Answer, Sto
         }
         Request::Destroy { sid } => {
             store.destroy(&sid).await?;
+            Answer::Done
+        }
+        Request::Index { owner, sid, ttl } => {
+            store
+                .execute(&store.index_command(&owner, &sid, ttl))
+                .await?;
+            Answer::Done
+        }
+        Request::Indexed { owner } => {
+            Answer::Texts(store.query(&store.indexed_command(&owner)).await?)
+        }
+        Request::Unindex { owner, sids } => {
+            store.execute(&store.unindex_command(&owner, &sids)).await?;
             Answer::Done
         }
         Request::Ids => {
@@ -464,6 +499,102 @@ mod tests {
                 Ok(Answer::Text(Some("v3".into()))),
                 Ok(Answer::Done)
             ]
+        );
+    }
+
+    // Needs the Redis on 127.0.0.1:6379 that the project's tests run against.
+    #[test]
+    fn an_owner_index_lists_what_was_filed_and_stays_out_of_the_ids() {
+        let prefix = format!("esrs-dispatch-owner:{}:", std::process::id());
+        let (dispatcher, rx) = started(&prefix, "redis://127.0.0.1:6379");
+        let index = |seq: u32, sid: &str| {
+            (
+                seq,
+                Request::Index {
+                    owner: "alice".into(),
+                    sid: sid.into(),
+                    ttl: Some(60),
+                },
+            )
+        };
+        let set = |seq: u32, sid: &str| {
+            (
+                seq,
+                Request::Set {
+                    sid: sid.into(),
+                    json: "{}".into(),
+                    ttl: Some(60),
+                },
+            )
+        };
+        run(
+            &dispatcher,
+            &rx,
+            vec![set(1, "a"), index(2, "a"), set(3, "b"), index(4, "b")],
+        );
+        let listed = run(
+            &dispatcher,
+            &rx,
+            vec![
+                (
+                    5,
+                    Request::Indexed {
+                        owner: "alice".into(),
+                    },
+                ),
+                (6, Request::Ids),
+            ],
+        );
+        assert_eq!(
+            listed[0].outcome,
+            Ok(Answer::Texts(vec!["a".into(), "b".into()]))
+        );
+        let Ok(Answer::Texts(mut ids)) = listed[1].outcome.clone() else {
+            panic!("{listed:?}")
+        };
+        ids.sort();
+        assert_eq!(
+            ids,
+            vec!["a".to_string(), "b".to_string()],
+            "the index is no session"
+        );
+        run(
+            &dispatcher,
+            &rx,
+            vec![(
+                7,
+                Request::Unindex {
+                    owner: "alice".into(),
+                    sids: vec!["a".into()],
+                },
+            )],
+        );
+        let listed = run(
+            &dispatcher,
+            &rx,
+            vec![(
+                8,
+                Request::Indexed {
+                    owner: "alice".into(),
+                },
+            )],
+        );
+        assert_eq!(listed[0].outcome, Ok(Answer::Texts(vec!["b".into()])));
+        run(&dispatcher, &rx, vec![(9, Request::Clear)]);
+        let listed = run(
+            &dispatcher,
+            &rx,
+            vec![(
+                10,
+                Request::Indexed {
+                    owner: "alice".into(),
+                },
+            )],
+        );
+        assert_eq!(
+            listed[0].outcome,
+            Ok(Answer::Texts(vec![])),
+            "clear takes the index too"
         );
     }
 

@@ -164,6 +164,33 @@ pub fn expected_digest(json: &str) -> String {
     hex
 }
 
+/// The key of an owner's index (`userOf`): under the prefix, after a NUL, which
+/// no session key has (IDs with a NUL are refused by the JS store), so `SCAN`
+/// tells them apart and they cannot collide.
+pub fn owner_key(prefix: &str, owner: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + owner.len() + 7);
+    key.push_str(prefix);
+    key.push_str(OWNER_INDEX_MARK);
+    key.push_str(owner);
+    key
+}
+
+const OWNER_INDEX_MARK: &str = "\0owner\0";
+
+/// Files a session ID in its owner's index (a sorted set), and keeps the index
+/// alive at least as long as the session: KEYS[1] the index; ARGV the ID and
+/// the session's TTL in seconds (empty: none).
+const INDEX_SCRIPT: &str = r"
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+local ttl = redis.call('TTL', KEYS[1])
+if ARGV[2] == '' then
+  redis.call('PERSIST', KEYS[1])
+elseif ttl ~= -1 and ttl < tonumber(ARGV[2]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+";
+
 pub fn key_for(prefix: &str, sid: &str) -> String {
     let mut key = String::with_capacity(prefix.len() + sid.len());
     key.push_str(prefix);
@@ -270,6 +297,17 @@ impl RedisStore {
         Ok(tokio::time::timeout(self.config.command_timeout, query)
             .await
             .map_err(|_| StoreError::Timeout("command"))??)
+    }
+
+    /// Runs one command for its effect.
+    pub async fn execute(&self, cmd: &Cmd) -> StoreResult<()> {
+        let _: Value = self.run(cmd).await?;
+        Ok(())
+    }
+
+    /// Runs one command for its reply.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
+        self.run(cmd).await
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
@@ -392,6 +430,31 @@ impl RedisStore {
         Cmd::del(key_for(self.prefix(), sid))
     }
 
+    /// Files `sid` under `owner` (see `INDEX_SCRIPT`).
+    pub fn index_command(&self, owner: &str, sid: &str, ttl: Option<i64>) -> Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(INDEX_SCRIPT)
+            .arg(1)
+            .arg(owner_key(self.prefix(), owner))
+            .arg(sid)
+            .arg(ttl.map_or(String::new(), |seconds| seconds.max(1).to_string()));
+        cmd
+    }
+
+    /// The IDs filed under `owner`.
+    pub fn indexed_command(&self, owner: &str) -> Cmd {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(owner_key(self.prefix(), owner)).arg(0).arg(-1);
+        cmd
+    }
+
+    /// Takes `sids` out of `owner`'s index.
+    pub fn unindex_command(&self, owner: &str, sids: &[String]) -> Cmd {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(owner_key(self.prefix(), owner)).arg(sids);
+        cmd
+    }
+
     /// Whether `pipeline` can be used: a cluster routes each key on its own.
     pub fn pipelines(&self) -> bool {
         self.config.cluster.is_empty()
@@ -416,8 +479,16 @@ impl RedisStore {
         )
     }
 
-    /// Every key under the prefix, by SCAN on the server or on every primary.
+    /// Every session key under the prefix (owner indexes left out).
     pub async fn keys(&self) -> StoreResult<Vec<String>> {
+        let prefix_len = self.prefix().len();
+        let mut keys = self.all_keys().await?;
+        keys.retain(|key| !key[prefix_len..].starts_with(OWNER_INDEX_MARK));
+        Ok(keys)
+    }
+
+    /// Every key under the prefix, by SCAN on the server or on every primary.
+    async fn all_keys(&self) -> StoreResult<Vec<String>> {
         let pattern = scan_pattern(self.prefix());
         let mut keys = std::collections::BTreeSet::new();
         match self.connection().await? {
@@ -491,7 +562,7 @@ impl RedisStore {
     }
 
     pub async fn clear(&self) -> StoreResult<()> {
-        for key in self.keys().await? {
+        for key in self.all_keys().await? {
             let _: Value = self.run(&Cmd::del(key)).await?;
         }
         Ok(())
