@@ -25,7 +25,7 @@ declare global {
 export = session
 
 /** Creates the session middleware; the options are express-session's. */
-declare function session (options?: session.SessionOptions): express.RequestHandler
+declare function session (options?: session.SessionOptions): session.SessionMiddleware
 
 declare namespace session {
   interface SessionOptions {
@@ -47,15 +47,77 @@ declare namespace session {
     unset?: 'destroy' | 'keep' | undefined
     /** Not in express-session: ms a JS store may take to answer (default 30000, 0 for no limit). */
     storeTimeout?: number | undefined
+    /**
+     * Not in express-session: `true` writes the whole session back at the end of each
+     * request, as express-session does, instead of the native stores' conditional,
+     * merging save.
+     */
+    lastWriteWins?: boolean | undefined
+    /**
+     * Not in express-session: ms after a store write or touch within which a returning
+     * visitor's unmodified session is not touched in the store again. Must be smaller
+     * than `cookie.maxAge`.
+     */
+    touchAfter?: number | undefined
+    /** Not in express-session: ms after its creation at which a session ends, however active. */
+    absoluteTimeout?: number | undefined
+    /**
+     * Not in express-session: the owner of a session (a user ID, say), for the native
+     * stores' `sessionsOf` and `destroySessionsOf`. Needs a native store.
+     */
+    userOf?: ((session: SessionData) => string | number | undefined) | undefined
+  }
+
+  /** Store call times in ms since the middleware was made. */
+  interface StoreLatency {
+    count: number
+    p50: number
+    p99: number
+    max: number
+  }
+
+  /** `session(options).metrics()`: counters since the middleware was made. */
+  interface SessionMetrics {
+    created: number
+    loaded: number
+    notFound: number
+    saved: number
+    touched: number
+    touchSkipped: number
+    destroyed: number
+    regenerated: number
+    invalidSignature: number
+    absoluteExpired: number
+    conflicts: number
+    merged: number
+    notWrittenBack: number
+    storeErrors: number
+    storeTimeouts: number
+    storeLatency: { get: StoreLatency, set: StoreLatency, touch: StoreLatency, destroy: StoreLatency }
+  }
+
+  interface SessionMiddleware extends express.RequestHandler {
+    metrics (): SessionMetrics
+  }
+
+  /** A session of one owner (`userOf`), as `sessionsOf` lists them. */
+  interface OwnedSession {
+    id: string
+    session: SessionData
   }
 
   class Session {
     private constructor (request: Express.Request, data: SessionData)
     id: string
     cookie: Cookie
-    /** Destroys this session and gives the request a new one with a new ID. */
+    /**
+     * Destroys this session and gives the request a new one with a new ID; with
+     * `{ keep: true }` the new one keeps the data.
+     */
     regenerate (): Promise<void>
     regenerate (callback: (err: any) => void): this
+    regenerate (options: { keep?: boolean }): Promise<void>
+    regenerate (options: { keep?: boolean }, callback: (err: any) => void): this
     /** Removes the session from the request and from the store. */
     destroy (): Promise<void>
     destroy (callback: (err: any) => void): this
@@ -136,6 +198,12 @@ declare namespace session {
     length (callback: (err: any, length?: number) => void): void
     clear (callback?: (err?: any) => void): void
     touch (sid: string, session: SessionData, callback?: () => void): void
+    /** The live sessions of `owner` (see the `userOf` option). */
+    sessionsOf (owner: string | number): Promise<OwnedSession[]>
+    sessionsOf (owner: string | number, callback: (err: any, sessions?: OwnedSession[]) => void): void
+    /** Destroys every session of `owner` but `options.except`; resolves to how many. */
+    destroySessionsOf (owner: string | number, options?: { except?: string }): Promise<number>
+    destroySessionsOf (owner: string | number, options: { except?: string } | undefined, callback: (err: any, count?: number) => void): void
   }
 
   interface RedisStoreOptions {
@@ -182,6 +250,12 @@ declare namespace session {
     ids (): Promise<string[]>
     all (callback: (err: any, sessions?: Array<SessionData & { id: string }>) => void): void
     all (): Promise<Array<SessionData & { id: string }>>
+    /** The live sessions of `owner` (see the `userOf` option). */
+    sessionsOf (owner: string | number): Promise<OwnedSession[]>
+    sessionsOf (owner: string | number, callback: (err: any, sessions?: OwnedSession[]) => void): void
+    /** Destroys every session of `owner` but `options.except`; resolves to how many. */
+    destroySessionsOf (owner: string | number, options?: { except?: string }): Promise<number>
+    destroySessionsOf (owner: string | number, options: { except?: string } | undefined, callback: (err: any, count?: number) => void): void
     /** Ends the connection for good. */
     close (callback: (err?: any) => void): void
     close (): Promise<void>

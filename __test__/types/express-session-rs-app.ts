@@ -33,3 +33,32 @@ app.post('/logout', async (req, res) => {
 session.Session.prototype.save().touch()
 
 export default app
+
+// The lifecycle options, the owner index and the metrics.
+declare module 'express-session-rs' {
+  interface SessionData {
+    userId: string
+  }
+}
+
+const lifecycle = session({
+  secret: 'secret',
+  store: redis,
+  resave: false,
+  saveUninitialized: false,
+  cookie: { maxAge: 3600000 },
+  touchAfter: 60000,
+  absoluteTimeout: 86400000,
+  lastWriteWins: false,
+  userOf: (sess) => sess.userId
+})
+app.use(lifecycle)
+
+app.post('/login', async (req, res) => {
+  await req.session.regenerate({ keep: true })
+  req.session.userId = 'u1'
+  const devices: session.OwnedSession[] = await redis.sessionsOf(req.session.userId)
+  const ended: number = await memory.destroySessionsOf('u1', { except: req.sessionID })
+  const metrics: session.SessionMetrics = lifecycle.metrics()
+  res.json({ devices: devices.map((d) => d.id), ended, p99: metrics.storeLatency.get.p99, created: metrics.created })
+})

@@ -179,6 +179,14 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
       // Loaded through the protocol and not replaced since: the store may
       // patch only the expiry of the cookie it holds.
       const storedCookie = sess === tracker.loadedNatively ? tracker.original.storedCookie : undefined
+      // Keeps the owner index alive as long as the session.
+      if (settings.userOf !== undefined && storeAccess.usesProtocolFor('touch')) {
+        try {
+          settings.indexOwner(req.sessionID, tracker.target(sess))
+        } catch (err) {
+          defer(state.next, err)
+        }
+      }
       storeAccess.touch(req.sessionID, sess, tracker.target(sess), storedCookie, function touched (err) {
         if (!err) settings.metrics.touched++
         committed(err)

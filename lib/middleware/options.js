@@ -73,6 +73,19 @@ class Settings {
     this.metrics = new Metrics()
     this.storeAccess = new StoreAdapter(this.store, storeTimeout, this.metrics)
 
+    // Not an express-session option (opt-in): whose session it is, for the
+    // native stores' owner index (store.sessionsOf, store.destroySessionsOf).
+    if (opts.userOf !== undefined) {
+      if (typeof opts.userOf !== 'function') {
+        throw new TypeError('userOf option must be a function of the session')
+      }
+      if (!this.storeAccess.indexesOwners()) {
+        throw new TypeError('userOf option needs a store with an owner index: the native MemoryStore or RedisStore')
+      }
+      this.storeAccess.useOwnerOf(opts.userOf)
+    }
+    this.userOf = opts.userOf
+
     let secret = opts.secret
     if (Array.isArray(secret) && secret.length === 0) {
       throw new TypeError('secret option array must contain one or more strings')
@@ -89,6 +102,12 @@ class Settings {
     // secret, cookie-parser's `req.secret` signs (deprecated).
     this.codec = secret ? codecFor(this.name, secret) : null
     this.codecForRequestSecret = lastCodecCache(this.name)
+  }
+
+  /** Files the session (`target`, not its Proxy) under its owner, if any. */
+  indexOwner (id, target) {
+    const owner = this.userOf(target)
+    if (owner !== undefined && owner !== null) this.storeAccess.index(owner, id, target)
   }
 
   /** The cookie options for `req`: `cookie`, or what the `cookie` function returns. */

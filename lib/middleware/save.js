@@ -43,6 +43,16 @@ function conditionalSave (state, session, callback, counter = 'saved') {
   }
 
   let merges = 0
+  // Filed along with the save (the same batch, for Redis); a stale entry is
+  // dropped when the index is read.
+  if (state.settings.userOf !== undefined) {
+    try {
+      state.settings.indexOwner(id, target)
+    } catch (err) {
+      callback(err)
+      return
+    }
+  }
 
   if (tracker.rotateFrom !== undefined && tracker.rotateFrom === tracker.storedId &&
       id !== tracker.storedId && !state.settings.lastWriteWins) {

@@ -92,6 +92,22 @@ class StoreAdapter {
       tracker.storedJson !== undefined && this.usesProtocolFor('set')
   }
 
+  /** Whether the store keeps an owner index (userOf). */
+  indexesOwners () {
+    return this.protocol !== null && typeof this.protocol.index === 'function' &&
+      typeof this.protocol.useOwnerOf === 'function'
+  }
+
+  /** Tells the store whose sessions are whose. */
+  useOwnerOf (userOf) {
+    this.protocol.useOwnerOf(this.store, userOf)
+  }
+
+  /** Files `id` under `owner`; checked when read, so it may run ahead of a save. */
+  index (owner, id, session) {
+    this.protocol.index(this.store, owner, id, session)
+  }
+
   /** A warning the store asks to be shown in production, if any. */
   get productionWarning () {
     return this.protocol !== null ? this.protocol.productionWarning : undefined

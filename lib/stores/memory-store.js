@@ -18,6 +18,10 @@ const SWEEP_BATCH = 10000
 
 // The native session map (Rust) behind a store.
 const kNativeSessions = Symbol('express-session-rs.native-sessions')
+// The owner index (userOf): owner -> Set of IDs, checked when read; and the
+// middleware's userOf, which tells whether a session is still its owner's.
+const kOwners = Symbol('express-session-rs.owners')
+const kOwnerOf = Symbol('express-session-rs.owner-of')
 
 const defer = setImmediate
 
@@ -97,6 +101,71 @@ MemoryStore.prototype.all = function all (callback) {
     return
   }
   if (callback) defer(callback, null, sessions)
+}
+
+/**
+ * The live sessions of `owner` (as `userOf` named it), `[{ id, session }]`.
+ * Returns a Promise without a callback.
+ */
+MemoryStore.prototype.sessionsOf = function sessionsOf (owner, callback) {
+  let sessions
+  try {
+    sessions = ownedSessions(this, String(owner))
+  } catch (err) {
+    return answer(callback, err)
+  }
+  return answer(callback, null, sessions)
+}
+
+/** Destroys every session of `owner` but `options.except`; answers how many. */
+MemoryStore.prototype.destroySessionsOf = function destroySessionsOf (owner, options, callback) {
+  if (typeof options === 'function') {
+    callback = options
+    options = undefined
+  }
+  const except = options && options.except
+  let count = 0
+  try {
+    for (const { id } of ownedSessions(this, String(owner))) {
+      if (id === except) continue
+      this[kNativeSessions].destroy(id)
+      this[kOwners].get(String(owner)).delete(id)
+      count++
+    }
+  } catch (err) {
+    return answer(callback, err)
+  }
+  return answer(callback, null, count)
+}
+
+// `owner`'s sessions that still exist and still belong to it; the others
+// leave the index.
+function ownedSessions (store, owner) {
+  const ids = store[kOwners] && store[kOwners].get(owner)
+  if (!ids) return []
+  const ownerOf = store[kOwnerOf]
+  const now = Date.now()
+  const live = []
+  for (const id of ids) {
+    const json = store[kNativeSessions].get(id, now)
+    const session = json === null ? null : JSON.parse(json)
+    if (session && (!ownerOf || String(ownerOf(session)) === owner)) {
+      live.push({ id, session })
+    } else {
+      ids.delete(id)
+    }
+  }
+  if (ids.size === 0) store[kOwners].delete(owner)
+  return live
+}
+
+// A later-tick callback, as the store's others; or a Promise without one.
+function answer (callback, err, value) {
+  if (typeof callback === 'function') {
+    defer(callback, err, value)
+    return
+  }
+  return err ? Promise.reject(err) : Promise.resolve(value)
 }
 
 // The synchronous cores of set and touch, for the methods and the protocol.
@@ -189,6 +258,31 @@ const nativeProtocol = {
   destroy (store, sessionId, callback) {
     store[kNativeSessions].destroy(String(sessionId))
     callback(null)
+  },
+
+  index (store, owner, sessionId, session) {
+    let owners = store[kOwners]
+    if (!owners) {
+      owners = new Map()
+      Object.defineProperty(store, kOwners, { value: owners })
+    }
+    const key = String(owner)
+    let ids = owners.get(key)
+    if (!ids) {
+      ids = new Set()
+      owners.set(key, ids)
+    }
+    ids.add(String(sessionId))
+    // Sessions that ended without being read through the index leave it here,
+    // whenever the set has doubled since it was last checked.
+    if (ids.size >= 16 && ids.size >= 2 * (ids.checkedSize || 0)) {
+      ownedSessions(store, key)
+      ids.checkedSize = ids.size
+    }
+  },
+
+  useOwnerOf (store, userOf) {
+    store[kOwnerOf] = userOf
   },
 
   rotate (store, oldId, newId, session, json, callback) {

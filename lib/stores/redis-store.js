@@ -16,6 +16,8 @@ const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
 const kQueue = Symbol('express-session-rs.redis-queue')
+// The middleware's userOf, which tells whether an indexed session is still its owner's.
+const kOwnerOf = Symbol('express-session-rs.owner-of')
 
 const defaults = {
   url: 'redis://127.0.0.1:6379',
@@ -114,7 +116,7 @@ function write (store, sid, session, json, callback) {
   let command
   try {
     const { expires, ttl } = lifetimeOf(store, session)
-    command = { op: 'set', sid: String(sid), json, expires, ttl, expire: !store.disableTTL }
+    command = { op: 'set', sid: writableId(sid), json, expires, ttl, expire: !store.disableTTL }
   } catch (err) {
     return failed(err, callback)
   }
@@ -140,6 +142,81 @@ RedisStore.prototype.ids = function ids (callback) {
 /** Every session, each with its `id`, as connect-redis returns them. */
 RedisStore.prototype.all = function all (callback) {
   return send(this, { op: 'all' }, sessionsWithIds, callback)
+}
+
+/**
+ * The live sessions of `owner` (as `userOf` named it), `[{ id, session }]`:
+ * those filed under it whose session still exists and still belongs to it.
+ */
+RedisStore.prototype.sessionsOf = function sessionsOf (owner, callback) {
+  return withCallback(callback, (done) => ownedSessions(this, owner, done))
+}
+
+/**
+ * Destroys every session of `owner` but `options.except` (an ID); resolves to
+ * how many it destroyed.
+ */
+RedisStore.prototype.destroySessionsOf = function destroySessionsOf (owner, options, callback) {
+  if (typeof options === 'function') {
+    callback = options
+    options = undefined
+  }
+  const except = options && options.except
+  return withCallback(callback, (done) => ownedSessions(this, owner, (err, sessions) => {
+    if (err) return done(err)
+    const doomed = sessions.filter(({ id }) => id !== except).map(({ id }) => id)
+    let left = doomed.length
+    if (left === 0) return done(null, 0)
+    let failed = null
+    for (const id of doomed) {
+      send(this, { op: 'destroy', sid: id }, nothing, (err) => {
+        if (err) failed = err
+        if (--left > 0) return
+        if (failed) return done(failed)
+        send(this, { op: 'unindex', owner: String(owner), sids: doomed }, nothing, (err) => done(err, doomed.length))
+      })
+    }
+  }))
+}
+
+// Reads `owner`'s index, then each session filed there; drops from the index
+// what is gone or now belongs to someone else.
+function ownedSessions (store, owner, done) {
+  const ownerOf = store[kOwnerOf]
+  const key = String(owner)
+  send(store, { op: 'indexed', owner: key }, (reply) => reply.values, (err, ids) => {
+    if (err) return done(err)
+    if (ids.length === 0) return done(null, [])
+    const found = new Array(ids.length)
+    let left = ids.length
+    let failed = null
+    ids.forEach((id, i) => {
+      send(store, { op: 'get', sid: id }, parsedSession, (err, session) => {
+        if (err) failed = err
+        found[i] = session
+        if (--left > 0) return
+        if (failed) return done(failed)
+        const live = []
+        const stale = []
+        ids.forEach((id, i) => {
+          const session = found[i]
+          if (session && (!ownerOf || String(ownerOf(session)) === key)) live.push({ id, session })
+          else stale.push(id)
+        })
+        if (stale.length === 0) return done(null, live)
+        send(store, { op: 'unindex', owner: key, sids: stale }, nothing, (err) => done(err, live))
+      })
+    })
+  })
+}
+
+// Node-style `callback` when given, else a Promise.
+function withCallback (callback, run) {
+  if (typeof callback === 'function') {
+    run(callback)
+    return
+  }
+  return new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value))))
 }
 
 /** Closes the connection and stops probing; the store is unusable afterwards. */
@@ -172,7 +249,7 @@ const nativeProtocol = {
       const { expires, ttl } = lifetimeOf(store, session)
       command = {
         op: 'save',
-        sid: String(sid),
+        sid: writableId(sid),
         json,
         expires,
         ttl,
@@ -195,13 +272,30 @@ const nativeProtocol = {
     store.destroy(sid, callback)
   },
 
+  // The owner index (userOf): filed along with each save and touch, in the
+  // same batch (so in the same pipeline), and checked when read.
+  index (store, owner, sid, session) {
+    let command
+    try {
+      const { expires, ttl } = lifetimeOf(store, session)
+      command = { op: 'index', owner: String(owner), sid: String(sid), expires, ttl, expire: !store.disableTTL }
+    } catch (err) {
+      return
+    }
+    send(store, command, nothing, nothing)
+  },
+
+  useOwnerOf (store, userOf) {
+    store[kOwnerOf] = userOf
+  },
+
   // In one script on a single server; on a cluster the two keys may live on
   // different nodes, so the new one is created before the old one is deleted.
   rotate (store, oldSid, newSid, session, json, callback) {
     let command
     try {
       const { expires, ttl } = lifetimeOf(store, session)
-      command = { op: 'rotate', sid: String(newSid), oldSid: String(oldSid), json, expires, ttl, expire: !store.disableTTL }
+      command = { op: 'rotate', sid: writableId(newSid), oldSid: String(oldSid), json, expires, ttl, expire: !store.disableTTL }
     } catch (err) {
       process.nextTick(callback, err)
       return
@@ -302,6 +396,13 @@ function failed (err, callback) {
 }
 
 function nothing () {}
+
+// A session ID as a key: never one with a NUL, which owner indexes use.
+function writableId (sid) {
+  const id = String(sid)
+  if (id.includes('\0')) throw new TypeError('a session ID stored in Redis cannot contain a NUL character')
+  return id
+}
 
 // lib/stores/protocol.js's outcome: true, null, or the JSON stored now.
 function saveOutcome (reply) {
