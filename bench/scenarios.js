@@ -99,6 +99,18 @@ const scenarios = [
     parts: ['http']
   },
   {
+    // touchAfter is express-session-rs's alone: express-session ignores it, so
+    // this compares its read-only visits without and ours with it.
+    name: 'redis-read-touchafter',
+    session: true,
+    store: 'redis',
+    options: { touchAfter: 10 * 60 * 1000 },
+    returning: true,
+    handler: 'read',
+    setCookie: false,
+    parts: ['http']
+  },
+  {
     name: 'redis-write',
     session: true,
     store: 'redis',
@@ -117,6 +129,7 @@ function sessionOptions (scenario, store) {
     resave: false,
     saveUninitialized: Boolean(options.saveUninitialized),
     rolling: Boolean(options.rolling),
+    ...(options.touchAfter !== undefined ? { touchAfter: options.touchAfter } : {}),
     cookie: { maxAge: MAX_AGE },
     store
   }

@@ -15,9 +15,9 @@ use std::task::{Context, Poll};
 
 use tokio::sync::mpsc;
 
-use redis::{Cmd, FromRedisValue, Value};
+use redis::{Cmd, FromRedisValue, RedisError, Value};
 
-use super::store::{save_outcome, RedisStore, StoreError};
+use super::store::{is_missing_script, is_script_call, save_outcome, RedisStore, StoreError};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
 
 /// One command, in the store's terms.
@@ -156,7 +156,8 @@ fn dispatch<D>(store: &Arc<RedisStore>, deliver: &Arc<D>, batch: Batch)
 where
     D: Fn(Reply) + Send + Sync + 'static,
 {
-    // (seq, how its reply reads) for each pipelined command, in order.
+    // (seq, how its reply reads, the command again if it calls a script) for
+    // each pipelined command, in order.
     let mut pipelined = Vec::new();
     let mut commands = Vec::new();
     let mut single = Vec::new();
@@ -167,7 +168,8 @@ where
             .flatten()
         {
             Some(command) => {
-                pipelined.push((seq, ReplyKind::of(&request)));
+                let script = is_script_call(&command).then(|| command.clone());
+                pipelined.push((seq, ReplyKind::of(&request), script));
                 commands.push(command);
             }
             None => single.push((seq, request)),
@@ -188,18 +190,20 @@ where
 }
 
 /// Sends `commands` as one pipeline and answers each of `pipelined`
-/// (seq, how its reply reads) in order.
+/// (seq, how its reply reads, the script call) in order. A script the server
+/// does not have yet is sent again with its text.
 fn spawn_pipeline<D>(
     store: Arc<RedisStore>,
     deliver: Arc<D>,
-    pipelined: Vec<(u32, ReplyKind)>,
+    pipelined: Vec<(u32, ReplyKind, Option<Cmd>)>,
     commands: Vec<Cmd>,
 ) where
     D: Fn(Reply) + Send + Sync + 'static,
 {
     tokio::spawn(async move {
+        let sender = Arc::clone(&store);
         let outcome = PanicAsError(Box::pin(async move {
-            store
+            sender
                 .pipeline(commands)
                 .await
                 .map_err(|error| error.to_string())
@@ -208,7 +212,7 @@ fn spawn_pipeline<D>(
         let mut values = match outcome {
             Ok(values) => values.into_iter(),
             Err(message) => {
-                for (seq, _) in pipelined {
+                for (seq, _, _) in pipelined {
                     deliver(Reply {
                         seq,
                         outcome: Err(message.clone()),
@@ -217,10 +221,22 @@ fn spawn_pipeline<D>(
                 return;
             }
         };
-        for (seq, kind) in pipelined {
-            let outcome = match values.next() {
-                Some(value) => answer_of(kind, value),
-                None => Err("Redis sent fewer replies than commands".to_string()),
+        for (seq, kind, script) in pipelined {
+            let outcome = match (values.next(), script) {
+                (Some(Value::ServerError(error)), Some(call))
+                    if is_missing_script(&RedisError::from(error.clone())) =>
+                {
+                    let store = Arc::clone(&store);
+                    PanicAsError(Box::pin(async move {
+                        let value = store.value_of(&call).await;
+                        value
+                            .map_err(|error| error.to_string())
+                            .and_then(|value| answer_of(kind, value))
+                    }))
+                    .await
+                }
+                (Some(value), _) => answer_of(kind, value),
+                (None, _) => Err("Redis sent fewer replies than commands".to_string()),
             };
             deliver(Reply { seq, outcome });
         }
@@ -467,6 +483,35 @@ mod tests {
                 Ok(Answer::Text(Some("v2".into())))
             ]
         );
+
+        // A server without the script (restarted, or flushed) gets its text.
+        let flushed = std::process::Command::new("redis-cli")
+            .args(["-p", "6379", "SCRIPT", "FLUSH"])
+            .status()
+            .expect("redis-cli");
+        assert!(flushed.success());
+        let replies = run(
+            &dispatcher,
+            &rx,
+            vec![save(
+                51,
+                "a",
+                "v2b",
+                SaveCondition::IfUnchanged(expected_digest("v2")),
+            )],
+        );
+        assert_eq!(outcome(replies), vec![saved.clone()]);
+        let replies = run(
+            &dispatcher,
+            &rx,
+            vec![save(
+                52,
+                "a",
+                "v2",
+                SaveCondition::IfUnchanged(expected_digest("v2b")),
+            )],
+        );
+        assert_eq!(outcome(replies), vec![saved.clone()]);
 
         let rotate = |seq: u32, old: &str, sid: &str| {
             (

@@ -11,7 +11,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{Cmd, FromRedisValue, RedisError, Value};
+use redis::{Arg, Cmd, FromRedisValue, RedisError, Value};
 use tokio::sync::Mutex;
 
 use crate::conditional_save::{SaveCondition, SaveOutcome};
@@ -118,6 +118,72 @@ end
 redis.call('DEL', KEYS[1])
 return {1}
 ";
+
+/// A Lua script called by its SHA-1 (`EVALSHA`), so that its text crosses the
+/// network only when the server does not have it yet (after a restart, or on
+/// a node seen for the first time): then the call is made again with `EVAL`.
+pub struct Script {
+    text: &'static str,
+    sha: std::sync::OnceLock<String>,
+}
+
+impl Script {
+    const fn new(text: &'static str) -> Script {
+        Script {
+            text,
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn sha(&self) -> &str {
+        self.sha.get_or_init(|| expected_digest(self.text))
+    }
+
+    /// `EVALSHA sha numkeys`; the caller adds the keys and arguments.
+    fn call(&self, keys: usize) -> Cmd {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.sha()).arg(keys);
+        cmd
+    }
+}
+
+static SCRIPTS: [&Script; 3] = [&SAVE, &ROTATE, &INDEX];
+static SAVE: Script = Script::new(SAVE_SCRIPT);
+static ROTATE: Script = Script::new(ROTATE_SCRIPT);
+static INDEX: Script = Script::new(INDEX_SCRIPT);
+
+/// The `EVAL` form of an `EVALSHA` of one of our scripts, for a server that
+/// answered `NOSCRIPT`; `None` for any other command.
+pub fn with_script_text(cmd: &Cmd) -> Option<Cmd> {
+    let mut args = cmd.args_iter();
+    let (Some(Arg::Simple(name)), Some(Arg::Simple(sha))) = (args.next(), args.next()) else {
+        return None;
+    };
+    if !name.eq_ignore_ascii_case(b"EVALSHA") {
+        return None;
+    }
+    let script = SCRIPTS
+        .iter()
+        .find(|script| script.sha().as_bytes() == sha)?;
+    let mut eval = redis::cmd("EVAL");
+    eval.arg(script.text);
+    for arg in args {
+        if let Arg::Simple(bytes) = arg {
+            eval.arg(bytes);
+        }
+    }
+    Some(eval)
+}
+
+/// Whether `cmd` calls one of our scripts by its SHA-1.
+pub fn is_script_call(cmd: &Cmd) -> bool {
+    matches!(cmd.args_iter().next(), Some(Arg::Simple(name)) if name.eq_ignore_ascii_case(b"EVALSHA"))
+}
+
+/// Whether a reply says the server does not have the script.
+pub fn is_missing_script(error: &RedisError) -> bool {
+    error.code() == Some("NOSCRIPT")
+}
 
 /// What `SAVE_SCRIPT` (or the plain `SET` of an unconditional save) answered.
 pub fn save_outcome(value: Value) -> StoreResult<SaveOutcome> {
@@ -287,6 +353,18 @@ impl RedisStore {
     }
 
     async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
+        match self.run_once(cmd).await {
+            Err(StoreError::Redis(error)) if is_missing_script(&error) => {
+                match with_script_text(cmd) {
+                    Some(eval) => self.run_once(&eval).await,
+                    None => Err(StoreError::Redis(error)),
+                }
+            }
+            outcome => outcome,
+        }
+    }
+
+    async fn run_once<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
         let connection = self.connection().await?;
         let query = async move {
             match connection {
@@ -297,6 +375,11 @@ impl RedisStore {
         Ok(tokio::time::timeout(self.config.command_timeout, query)
             .await
             .map_err(|_| StoreError::Timeout("command"))??)
+    }
+
+    /// Runs one command for its raw reply (a script call falls back to its text).
+    pub async fn value_of(&self, cmd: &Cmd) -> StoreResult<Value> {
+        self.run(cmd).await
     }
 
     /// Runs one command for its effect.
@@ -350,10 +433,8 @@ impl RedisStore {
         ttl: Option<i64>,
     ) -> StoreResult<SaveOutcome> {
         if self.pipelines() {
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(ROTATE_SCRIPT)
-                .arg(2)
-                .arg(key_for(self.prefix(), old))
+            let mut cmd = ROTATE.call(2);
+            cmd.arg(key_for(self.prefix(), old))
                 .arg(key_for(self.prefix(), new))
                 .arg(json)
                 .arg(ttl.map_or(String::new(), |seconds| seconds.to_string()));
@@ -411,10 +492,8 @@ impl RedisStore {
             SaveCondition::IfUnchanged(sha1) => ("unchanged", sha1.as_str()),
         };
         let ttl = ttl.map_or(String::new(), |seconds| seconds.to_string());
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(SAVE_SCRIPT)
-            .arg(1)
-            .arg(key_for(self.prefix(), sid))
+        let mut cmd = SAVE.call(1);
+        cmd.arg(key_for(self.prefix(), sid))
             .arg(kind)
             .arg(json)
             .arg(ttl)
@@ -432,10 +511,8 @@ impl RedisStore {
 
     /// Files `sid` under `owner` (see `INDEX_SCRIPT`).
     pub fn index_command(&self, owner: &str, sid: &str, ttl: Option<i64>) -> Cmd {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(INDEX_SCRIPT)
-            .arg(1)
-            .arg(owner_key(self.prefix(), owner))
+        let mut cmd = INDEX.call(1);
+        cmd.arg(owner_key(self.prefix(), owner))
             .arg(sid)
             .arg(ttl.map_or(String::new(), |seconds| seconds.max(1).to_string()));
         cmd
