@@ -77,7 +77,17 @@ function session (options) {
       return
     }
 
-    if (!underCookiePath(req, settings.cookieOptionsFor(req).path || '/')) {
+    // A `cookie` function that throws (or returns what cannot work) is the
+    // request's error, not a crash.
+    let cookieOptions
+    try {
+      cookieOptions = settings.cookieOptionsFor(req)
+    } catch (err) {
+      next(err)
+      return
+    }
+
+    if (!underCookiePath(req, cookieOptions.path || '/')) {
       debug('pathname mismatch')
       next()
       return

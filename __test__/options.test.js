@@ -152,3 +152,78 @@ describe('in production', () => {
     assert.equal(stderr, '')
   })
 })
+
+describe('options that cannot work fail when the middleware is made', () => {
+  const base = { secret: 's', resave: false, saveUninitialized: false }
+  const cases = [
+    [{ cookie: { maxAge: 'abc' } }, /cookie\.maxAge must be a number/],
+    [{ cookie: { expires: '2030-01-01' } }, /cookie\.expires must be a Date/],
+    [{ cookie: { sameSite: 'sideways' } }, /cookie\.sameSite must be/],
+    [{ cookie: { priority: 'urgent' } }, /cookie\.priority must be/],
+    [{ cookie: { secure: 'yes' } }, /cookie\.secure must be/],
+    [{ cookie: { httpOnly: 'no' } }, /cookie\.httpOnly must be a boolean/],
+    [{ cookie: 'strict' }, /cookie must be an object/],
+    [{ secret: '' }, /secret option must not be empty/],
+    [{ secret: ['a', ''] }, /secret option must not be empty/],
+    [{ name: 'bad name' }, /name option must be a cookie name/],
+    [{ resave: 'yes' }, /resave option must be a boolean/],
+    [{ rolling: 1 }, /rolling option must be a boolean/],
+    [{ store: {} }, /store option must be a session store \(it has no get, set, destroy, on\)/],
+    [{ name: '__Host-sid' }, /__Host-\.\.\. needs cookie\.secure/],
+    [{ name: '__Host-sid', cookie: { secure: true, domain: 'example.com' } }, /__Host-\.\.\. cannot have cookie\.domain/],
+    [{ name: '__Host-sid', cookie: { secure: true, path: '/app' } }, /__Host-\.\.\. needs cookie\.path '\/'/],
+    [{ name: '__Secure-sid', cookie: { secure: false } }, /__Secure-\.\.\. needs cookie\.secure/]
+  ]
+  for (const [options, message] of cases) {
+    it(`${JSON.stringify(options)} is a TypeError`, () => {
+      assert.throws(() => session({ ...base, ...options }), (err) => err instanceof TypeError && message.test(err.message))
+    })
+  }
+
+  it('accepts what express-session accepts', () => {
+    session({ ...base, name: '__Host-sid', cookie: { secure: true, path: '/' } })
+    session({ ...base, name: '__Secure-sid', cookie: { secure: 'auto', sameSite: 'Strict', priority: 'High' } })
+    // An invalid Date is reported when the cookie is written, as express-session does.
+    session({ ...base, cookie: { expires: new Date(NaN), maxAge: null, sameSite: true } })
+  })
+})
+
+describe('functions among the options that throw or return what cannot work', () => {
+  const base = { secret: 's', resave: false, saveUninitialized: true }
+
+  async function statuses (options, handler = (req, res) => res.end('ok')) {
+    const server = await listen(appWith(session({ ...base, ...options }), handler))
+    try {
+      const first = await send(server.url)
+      const second = await send(server.url)
+      return [first.status + ' ' + first.body, second.status + ' ' + second.body]
+    } finally {
+      await server.close()
+    }
+  }
+
+  it('a cookie function that throws is the request\'s error', async () => {
+    assert.deepEqual(await statuses({ cookie: () => { throw new Error('no cookie for you') } }),
+      ['500 error: no cookie for you', '500 error: no cookie for you'])
+  })
+
+  it('a cookie function\'s result is checked at its first use', async () => {
+    const [first] = await statuses({ cookie: () => ({ maxAge: 'abc' }) })
+    assert.equal(first, "500 error: the cookie function's result.maxAge must be a number of milliseconds")
+  })
+
+  it('a genid that throws is the request\'s error, in the middleware and in regenerate', async () => {
+    let calls = 0
+    const genid = () => { if (++calls > 1) throw new Error('no more ids'); return 'first' }
+    const [first, second] = await statuses({ genid }, async (req, res, next) => {
+      try {
+        await req.session.regenerate()
+        res.end('regenerated')
+      } catch (err) {
+        next(err)
+      }
+    })
+    assert.equal(first, '500 error: no more ids')
+    assert.equal(second, '500 error: no more ids')
+  })
+})

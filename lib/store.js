@@ -20,7 +20,13 @@ util.inherits(Store, EventEmitter)
 Store.prototype.regenerate = function (req, fn) {
   const self = this
   this.destroy(req.sessionID, function (err) {
-    self.generate(req)
+    // A genid or cookie function that throws is this call's error.
+    try {
+      self.generate(req)
+    } catch (generateError) {
+      fn(err || generateError)
+      return
+    }
     fn(err)
   })
 }

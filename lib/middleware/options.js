@@ -9,6 +9,7 @@ const MemoryStore = require('../stores/memory-store')
 const StoreAdapter = require('../stores/adapter')
 const Metrics = require('./metrics')
 const { codecFor, lastCodecCache } = require('./cookie')
+const checks = require('./option-checks')
 
 // Not an express-session option: how long a store written against the callback
 // API may take to answer before the request goes on with an error.
@@ -29,6 +30,18 @@ class Settings {
 
     if (typeof this.generateId !== 'function') {
       throw new TypeError('genid option must be a function')
+    }
+
+    checks.checkName(this.name)
+    checks.checkStore(this.store)
+    for (const option of ['resave', 'saveUninitialized', 'rolling', 'proxy']) {
+      checks.checkBoolean(opts[option], option)
+    }
+    if (typeof this.cookie === 'function') {
+      this.cookieChecked = false
+    } else {
+      checks.checkCookieOptions(this.cookie, 'cookie', this.name)
+      this.cookieChecked = true
     }
 
     if (this.resave === undefined) {
@@ -93,6 +106,7 @@ class Settings {
     if (secret && !Array.isArray(secret)) {
       secret = [secret]
     }
+    if (opts.secret !== undefined) checks.checkSecrets(Array.isArray(secret) ? secret : [opts.secret])
     if (!secret) {
       deprecate('req.secret; provide secret option')
     }
@@ -110,9 +124,18 @@ class Settings {
     if (owner !== undefined && owner !== null) this.storeAccess.index(owner, id, target)
   }
 
-  /** The cookie options for `req`: `cookie`, or what the `cookie` function returns. */
+  /**
+   * The cookie options for `req`: `cookie`, or what the `cookie` function
+   * returns (checked the first time: a TypeError then, not a crash later).
+   */
   cookieOptionsFor (req) {
-    return typeof this.cookie === 'function' ? this.cookie(req) : this.cookie
+    if (typeof this.cookie !== 'function') return this.cookie
+    const options = this.cookie(req)
+    if (!this.cookieChecked) {
+      checks.checkCookieOptions(options, 'the cookie function\'s result', this.name)
+      this.cookieChecked = true
+    }
+    return options
   }
 }
 
