@@ -163,9 +163,11 @@ declare namespace session {
     sameSite?: boolean | 'lax' | 'strict' | 'none' | 'auto' | undefined
     partitioned?: boolean | undefined
     priority?: 'low' | 'medium' | 'high' | undefined
-    readonly data: CookieOptions & { originalMaxAge: number | null }
-    serialize (name: string, value: string): string
-    toJSON (): CookieOptions & { originalMaxAge: number | null }
+    // Optional in the type, as @types/express-session leaves them out: a plain
+    // `{ originalMaxAge, expires }` stays assignable to SessionData['cookie'].
+    readonly data?: CookieOptions & { originalMaxAge: number | null }
+    serialize? (name: string, value: string): string
+    toJSON? (): CookieOptions & { originalMaxAge: number | null }
   }
 
   abstract class Store extends EventEmitter {

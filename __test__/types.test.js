@@ -10,8 +10,17 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 
+const tsc = require.resolve('typescript/bin/tsc')
+const compile = (project) => spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types', project)], { encoding: 'utf8' })
+
 it('sample apps type-check against index.d.ts under both module names', () => {
-  const tsc = require.resolve('typescript/bin/tsc')
-  const run = spawnSync(process.execPath, [tsc, '-p', path.join(__dirname, 'types')], { encoding: 'utf8' })
+  const run = compile('tsconfig.json')
+  assert.equal(run.status, 0, run.stdout + run.stderr)
+})
+
+// So the app above is one @types/express-session accepts: what it checks is
+// that such an app compiles unchanged against these types.
+it('the app written for @types/express-session type-checks against @types/express-session itself', () => {
+  const run = compile('tsconfig.original.json')
   assert.equal(run.status, 0, run.stdout + run.stderr)
 })

@@ -67,5 +67,18 @@ app.get('/logout', (req, res, next) => {
   })
 })
 
+// What apps written against @types/express-session do with the cookie type.
+export const plainCookie: SessionData['cookie'] = { expires: null, originalMaxAge: null }
+
+// A store whose members are arrow functions, as many published stores write them.
+export class ArrowStore extends Store {
+  private readonly map = new Map<string, SessionData>()
+  get = (sid: string, callback: (err: any, session?: SessionData | null) => void): void => callback(null, this.map.get(sid) ?? null)
+  set = (sid: string, sess: SessionData, callback?: (err?: any) => void): void => { this.map.set(sid, sess); callback?.() }
+  destroy = (sid: string, callback?: (err?: any) => void): void => { this.map.delete(sid); callback?.() }
+  touch = (sid: string, sess: SessionData, callback?: () => void): void => callback?.()
+}
+app.use(session({ secret: 'y', store: new ArrowStore(), resave: false, saveUninitialized: false }))
+
 export const typed: Session = {} as Session
 export default app
