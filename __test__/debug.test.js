@@ -33,3 +33,30 @@ it('DEBUG=express-session-rs prints the decisions and never the secret', async (
   assert.match(stderr, /express-session-rs no valid signed session cookie/)
   assert.doesNotMatch(stderr, /TOP-SECRET-VALUE/)
 })
+
+it('DEBUG=express-session-rs prints a store error with its message and code', async () => {
+  const script = `
+    const http = require('http')
+    const session = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const store = new session.MemoryStore()
+    store.get = (sid, cb) => { const err = new Error('disk on fire'); err.code = 'EFIRE'; cb(err) }
+    const mw = session({ secret: 's', resave: false, saveUninitialized: true, store, genid: () => 'fixed' })
+    const server = http.createServer((req, res) => mw(req, res, (err) => { res.statusCode = err ? 500 : 200; res.end() }))
+    server.listen(0, '127.0.0.1', () => {
+      const port = server.address().port
+      http.get({ port, host: '127.0.0.1' }, (res) => {
+        const cookie = res.headers['set-cookie'][0].split(';')[0]
+        res.resume().on('end', () => http.get({ port, host: '127.0.0.1', headers: { cookie } }, (res2) => {
+          res2.resume().on('end', () => server.close())
+        }))
+      })
+    })
+  `
+  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, DEBUG: 'express-session-rs', DEBUG_COLORS: '0' } })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => { stderr += chunk })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  assert.equal(code, 0, stderr)
+  assert.match(stderr, /express-session-rs error disk on fire \(EFIRE\)/)
+  assert.doesNotMatch(stderr, /error \{\}/)
+})

@@ -22,6 +22,10 @@ it('names the missing platform package when no binary fits', () => {
     assert.match(run.stderr, /express-session-rs: no native binary could be loaded/)
     assert.match(run.stderr, new RegExp(`express-session-rs-${process.platform}-${process.arch}`))
     assert.match(run.stderr, /ERR_EXPRESS_SESSION_RS_NO_BINARY/)
+    // Nothing that points the wrong way: no WebAssembly package, no npm bug link.
+    assert.doesNotMatch(run.stderr, /wasm32-wasi|wasi/i)
+    assert.doesNotMatch(run.stderr, /npm\/cli\/issues/)
+    assert.match(run.stderr, /Cannot find module/, 'the cause still says what failed')
   } finally {
     fs.rmSync(copy, { recursive: true, force: true })
   }

@@ -19,8 +19,19 @@ try {
     'this platform, build it from a checkout with a Rust toolchain: npm run build.'
   )
   error.code = 'ERR_EXPRESS_SESSION_RS_NO_BINARY'
-  error.cause = err
+  error.cause = nativeLoadErrors(err)
   throw error
+}
+
+// What the generated loader tried for this platform's binary, without its
+// attempts at a WebAssembly build (none is published) and its general advice
+// (an npm bug link), which point the wrong way here.
+function nativeLoadErrors (err) {
+  const messages = []
+  for (let e = err && err.cause; e; e = e.cause) {
+    if (typeof e.message === 'string' && !/wasi|wasm/i.test(e.message)) messages.unshift(e.message)
+  }
+  return new Error(messages.length ? messages.join('\n') : String(err && err.message))
 }
 
 // The codec and the memory store live in Rust behind an External handle, and
