@@ -10,6 +10,11 @@
 // installs both tarballs with Express into a fresh temporary app whose PATH has
 // no cargo or rustc, and runs a session round trip over HTTP there: create,
 // read back, modify, regenerate, destroy. Fails loudly on any step.
+//
+//   npm run build && npm run pack:local       (the same, keeping the tarballs)
+//
+// leaves the two tarballs in dist/, to install into an app of your own as a
+// user would: npm install <dist/express-session-rs-*.tgz> <dist/...-<platform>-*.tgz>
 
 const { execFileSync } = require('child_process')
 const fs = require('fs')
@@ -17,6 +22,7 @@ const os = require('os')
 const path = require('path')
 
 const root = path.resolve(__dirname, '..')
+const keepAt = process.argv.indexOf('--keep') !== -1 ? path.resolve(root, process.argv[process.argv.indexOf('--keep') + 1] || 'dist') : null
 const pkg = require(path.join(root, 'package.json'))
 const { platformTriple } = require(path.join(root, 'lib', 'platform.js'))
 
@@ -71,6 +77,15 @@ function main () {
     fs.writeFileSync(path.join(app, 'round-trip.js'), roundTripScript)
     process.stdout.write(run(process.execPath, ['round-trip.js'], { cwd: app, env }))
     console.log('package proof passed')
+
+    if (keepAt) {
+      fs.mkdirSync(keepAt, { recursive: true })
+      const kept = [rootTgz, platformTgz].map((name) => {
+        fs.copyFileSync(path.join(tarballs, name), path.join(keepAt, name))
+        return path.join(keepAt, name)
+      })
+      console.log('\nTo install into an app of yours, as a user would (no Rust needed):\n\n  npm install ' + kept.join(' ') + '\n')
+    }
   } finally {
     fs.rmSync(work, { recursive: true, force: true })
   }
