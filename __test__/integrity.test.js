@@ -11,6 +11,7 @@ const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { needs } = require('./services')
 const { startCluster } = require('./redis-servers')
 
 const REPEAT = Number(process.env.INTEGRITY_REPEAT) || 10
@@ -83,6 +84,10 @@ async function heldServer (store, options = {}) {
         case '/rotate':
           await req.session.regenerate({ keep: true })
           break
+        case '/rotate-twice':
+          await req.session.regenerate({ keep: true })
+          await req.session.regenerate({ keep: true })
+          break
       }
       res.json(req.session ? { user: req.session.user, cart: req.session.cart } : {})
     } catch (err) {
@@ -106,8 +111,8 @@ async function interleave (server, tag, first, second) {
 
 const withCookie = (cookie) => ({ headers: { cookie } })
 
-function scenarios (label, makeStore) {
-  describe(`forced interleavings (${label})`, () => {
+function scenarios (label, makeStore, service) {
+  describe(`forced interleavings (${label})`, needs(service), () => {
     let store
     let server
     before(async () => {
@@ -201,6 +206,16 @@ function scenarios (label, makeStore) {
       }
     })
 
+    it('regenerate({ keep: true }) twice in a request leaves only the newest ID', async () => {
+      const before = await storeCall(store, 'length')
+      const { cookie, sid } = await login()
+      const rotated = await send(server.url + '/rotate-twice', withCookie(cookie))
+      const newSid = sidOf(cookiePair(rotated))
+      assert.equal(await storeCall(store, 'get', sid) ?? undefined, undefined)
+      assert.equal((await storeCall(store, 'get', newSid)).user, 'alice')
+      assert.equal(await storeCall(store, 'length'), before + 1, 'no ID in between was stored')
+    })
+
     it('a rolling read or a resave does not bring back a destroyed session', async () => {
       for (const options of [{ rolling: true }, { resave: true }]) {
         const other = await heldServer(store, options)
@@ -217,6 +232,15 @@ function scenarios (label, makeStore) {
           await other.close()
         }
       }
+    })
+
+    it('a burst of 100 writes to one session: every one lands, none fails', async () => {
+      const { cookie, sid } = await login()
+      const responses = await Promise.all(Array.from({ length: 100 }, (_, i) =>
+        send(server.url + `/set?path=cart.k${i}&value=${i}`, withCookie(cookie))))
+      assert.deepEqual(responses.map((r) => r.status), Array(100).fill(200))
+      const stored = await storeCall(store, 'get', sid)
+      assert.equal(Object.keys(stored.cart).length, 102, 'x, y and the 100')
     })
 
     it('randomized: many requests at once, each change landing as a model says', async () => {
@@ -270,9 +294,9 @@ function scenarios (label, makeStore) {
 }
 
 scenarios('MemoryStore', () => new session.MemoryStore())
-scenarios('RedisStore', () => new session.RedisStore({ prefix: `esrs-integrity:${process.pid}:` }))
+scenarios('RedisStore', () => new session.RedisStore({ prefix: `esrs-integrity:${process.pid}:` }), 'redis')
 
-describe('on a Redis Cluster', () => {
+describe('on a Redis Cluster', needs('redis-server'), () => {
   let cluster
   before(async () => { cluster = await startCluster(3) })
   after(async () => { await cluster.stop() })
@@ -321,6 +345,19 @@ describe('express-session\'s behaviour where it is asked for', () => {
       const newSid = sidOf(cookiePair(rotated))
       assert.equal(await storeCall(store, 'get', sidOf(cookie)), null)
       assert.equal((await storeCall(store, 'get', newSid)).user, 'alice')
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('regenerate({ keep: true }) with lastWriteWins destroys the old ID, as regenerate does', async () => {
+    const store = new session.MemoryStore()
+    const server = await heldServer(store, { lastWriteWins: true })
+    try {
+      const cookie = cookiePair(await send(server.url + '/login'))
+      const rotated = await send(server.url + '/rotate', withCookie(cookie))
+      assert.equal(await storeCall(store, 'get', sidOf(cookie)), undefined)
+      assert.equal((await storeCall(store, 'get', sidOf(cookiePair(rotated)))).user, 'alice')
     } finally {
       await server.close()
     }

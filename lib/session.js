@@ -132,12 +132,13 @@ defineMethod(Session.prototype, 'regenerate', function regenerate (options, fn) 
 
     const tracker = this[kTracker]
     const data = dataOf(tracker ? tracker.target(this) : this)
-    if (state && state.settings.storeAccess.canRotate()) {
+    if (state && !state.settings.lastWriteWins && state.settings.storeAccess.canRotate()) {
       const oldId = this.id
       store.generate(req)
       Object.assign(tracker.target(req.session), data)
       tracker.changed(null)
-      tracker.rotateFrom = oldId
+      // Regenerated twice before a save: the ID in the store is the first one.
+      if (tracker.rotateFrom === undefined) tracker.rotateFrom = oldId
       process.nextTick(callback)
       return
     }

@@ -8,6 +8,7 @@ const native = require('../native')
 const MemoryStore = require('../stores/memory-store')
 const StoreAdapter = require('../stores/adapter')
 const Metrics = require('./metrics')
+const CommitQueue = require('./commit-queue')
 const { codecFor, lastCodecCache } = require('./cookie')
 const checks = require('./option-checks')
 
@@ -84,6 +85,7 @@ class Settings {
       throw new TypeError('storeTimeout option must be a number of milliseconds (0 for none)')
     }
     this.metrics = new Metrics()
+    this.commits = new CommitQueue()
     this.storeAccess = new StoreAdapter(this.store, storeTimeout, this.metrics)
 
     // Not an express-session option (opt-in): whose session it is, for the

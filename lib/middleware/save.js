@@ -27,13 +27,12 @@ const MAX_MERGES = 100
 
 /**
  * Saves `session` (the request's Proxy) through the protocol; `callback(err)`.
- * `counter`: the metric a success counts under (a touch may be a save).
+ * `counter`: the metric a success counts under (a touch may be a save). Saves
+ * of one session ID take turns (commit-queue.js).
  */
 function conditionalSave (state, session, callback, counter = 'saved') {
   const tracker = state.tracker
   const target = tracker.target(session)
-  const id = target.id
-  const storeAccess = state.settings.storeAccess
   let json
   try {
     json = tracker.recordSave(session)
@@ -41,6 +40,19 @@ function conditionalSave (state, session, callback, counter = 'saved') {
     callback(err)
     return
   }
+  state.settings.commits.run(target.id, (done) => {
+    saveInTurn(state, target, json, counter, (err) => {
+      done()
+      callback(err)
+    })
+  })
+}
+
+function saveInTurn (state, target, json, counter, callback) {
+  const tracker = state.tracker
+  const id = target.id
+  const storeAccess = state.settings.storeAccess
+  const commits = state.settings.commits
 
   let merges = 0
   // Filed along with the save (the same batch, for Redis); a stale entry is
@@ -58,6 +70,21 @@ function conditionalSave (state, session, callback, counter = 'saved') {
       id !== tracker.storedId && !state.settings.lastWriteWins) {
     rotate(json)
     return
+  }
+
+  // The save before this one in the queue wrote the session since this
+  // request loaded it: merge onto what it wrote, without asking the store.
+  const written = commits.lastWritten(id)
+  if (written !== undefined && tracker.storedId === id && tracker.storedJson !== undefined &&
+      written !== tracker.storedJson && !state.settings.lastWriteWins) {
+    try {
+      json = JSON.stringify(applyChanges(JSON.parse(written), JSON.parse(json), tracker.changes))
+    } catch (err) {
+      callback(err)
+      return
+    }
+    tracker.storedJson = written
+    merges++
   }
   attempt(json)
 
@@ -100,6 +127,7 @@ function conditionalSave (state, session, callback, counter = 'saved') {
         const metrics = state.settings.metrics
         metrics[counter]++
         if (merges > 0) metrics.merged++
+        commits.wrote(id, json)
         tracker.storedId = id
         tracker.storedJson = json
         tracker.clearChanges()
