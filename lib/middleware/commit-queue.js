@@ -1,27 +1,30 @@
 'use strict'
 
-// One conditional save at a time per session ID, in this process. Without it,
-// many requests writing one session at once (a page's parallel API calls) all
-// race their saves: each round one wins and the others merge and try again,
-// and a request can lose the race round after round. In turn, each save also
-// knows the JSON the one before it wrote, so it merges onto that before it
-// asks the store, and meets a conflict only when another process wrote.
+// Saves of one session ID take turns in this process. Without turns, many
+// requests writing one session at once (a page's parallel API calls) all race
+// their saves: each round one wins and the others merge and try again, and a
+// request can lose round after round. With them, the saves that arrive while
+// one is in flight wait, and go together in the next turn (save.js), knowing
+// the JSON the one before them wrote.
 
 class CommitQueue {
   constructor () {
-    // id -> { waiting: [task], lastWritten: string | undefined }
+    // id -> { waiting: [commit], lastWritten: string | undefined }
     this.sessions = new Map()
   }
 
-  /** Runs `task(done)` once no other task for `id` is running. */
-  run (id, task) {
+  /**
+   * Runs `turn(id, commits, done)` with `commit` now, when no turn of `id` is
+   * running, else with every commit that arrived meanwhile, once it ends.
+   */
+  submit (id, commit, turn) {
     const entry = this.sessions.get(id)
     if (entry !== undefined) {
-      entry.waiting.push(task)
+      entry.waiting.push(commit)
       return
     }
     this.sessions.set(id, { waiting: [], lastWritten: undefined })
-    this.start(id, task)
+    this.start(id, [commit], turn)
   }
 
   /** The JSON this process last wrote for `id`, while saves of it are queued. */
@@ -35,18 +38,19 @@ class CommitQueue {
     if (entry !== undefined) entry.lastWritten = json
   }
 
-  start (id, task) {
+  start (id, commits, turn) {
     let finished = false
-    task(() => {
+    turn(id, commits, () => {
       if (finished) return
       finished = true
       const entry = this.sessions.get(id)
-      const next = entry.waiting.shift()
-      if (next === undefined) {
+      if (entry.waiting.length === 0) {
         this.sessions.delete(id)
         return
       }
-      this.start(id, next)
+      const next = entry.waiting
+      entry.waiting = []
+      this.start(id, next, turn)
     })
   }
 }

@@ -1,7 +1,8 @@
 'use strict'
 
 // Saving a session to a store that speaks the native-store protocol, so that
-// concurrent requests cannot undo each other (ARCHITECTURE.md, "Concurrency"):
+// concurrent requests cannot undo each other (ARCHITECTURE.md, "Concurrent
+// requests"):
 //
 // - a new session (or a new ID) is created only if its ID is free;
 // - a loaded one is written only if the store still holds the JSON this
@@ -12,6 +13,11 @@
 // - if it is gone (destroyed, regenerated away, expired), it stays gone: the
 //   response goes on without an error.
 //
+// Saves of one session ID take turns in this process (commit-queue.js). Those
+// that queued up while one was in flight are written together, in one write
+// conditional on what that one wrote: a page's many parallel writes to one
+// session cost one round trip per turn, not one each.
+//
 // With `lastWriteWins: true` every save writes the whole session, as
 // express-session does.
 
@@ -20,15 +26,13 @@ const { applyChanges } = require('../tracking/merge')
 const { SAVE_ALWAYS, SAVE_IF_ABSENT, SAVE_IF_PRESENT, SAVE_IF_UNCHANGED } = require('../stores/protocol')
 
 // Conflicts a save may meet before it gives up with an error. Each conflict
-// means another request's save of the session succeeded meanwhile, so with N
-// requests committing at once none meets more than N - 1: this bounds a
-// pathological burst, not ordinary contention.
+// means a save from another process succeeded meanwhile (this process's take
+// turns), so this bounds a pathological burst, not ordinary contention.
 const MAX_MERGES = 100
 
 /**
  * Saves `session` (the request's Proxy) through the protocol; `callback(err)`.
- * `counter`: the metric a success counts under (a touch may be a save). Saves
- * of one session ID take turns (commit-queue.js).
+ * `counter`: the metric a success counts under (a touch may be a save).
  */
 function conditionalSave (state, session, callback, counter = 'saved') {
   const tracker = state.tracker
@@ -40,130 +44,173 @@ function conditionalSave (state, session, callback, counter = 'saved') {
     callback(err)
     return
   }
-  state.settings.commits.run(target.id, (done) => {
-    saveInTurn(state, target, json, counter, (err) => {
+  const commit = { state, target, json, counter, callback }
+  state.settings.commits.submit(target.id, commit, saveTurn)
+}
+
+// One turn of `id`'s queue: the commits that waited for it. Those that update
+// the session this process last wrote go together; any other goes alone, in
+// order.
+function saveTurn (id, commits, done) {
+  const written = commits[0].state.settings.commits.lastWritten(id)
+  if (written !== undefined && commits.every((commit) => updatesStored(commit, id))) {
+    // Loaded after that write: nothing to merge.
+    if (commits.length === 1 && commits[0].state.tracker.storedJson === written) {
+      write(id, commits, commits[0].json, SAVE_IF_UNCHANGED, written, done)
+      return
+    }
+    let json
+    try {
+      json = mergeAll(written, commits)
+    } catch (err) {
+      finishAll(commits, err)
       done()
-      callback(err)
-    })
+      return
+    }
+    write(id, commits, json, SAVE_IF_UNCHANGED, written, done)
+    return
+  }
+  let next = 0
+  const alone = () => {
+    if (next === commits.length) {
+      done()
+      return
+    }
+    saveAlone(id, commits[next++], alone)
+  }
+  alone()
+}
+
+// A commit that updates the stored session, conditionally on its text.
+function updatesStored (commit, id) {
+  const tracker = commit.state.tracker
+  return !commit.state.settings.lastWriteWins && tracker.rotateFrom === undefined &&
+    tracker.storedId === id && tracker.storedJson !== undefined
+}
+
+function saveAlone (id, commit, done) {
+  const { state, json } = commit
+  const tracker = state.tracker
+  if (tracker.rotateFrom !== undefined && tracker.rotateFrom === tracker.storedId &&
+      id !== tracker.storedId && !state.settings.lastWriteWins) {
+    rotate(id, commit, done)
+    return
+  }
+  const condition = conditionFor(state, id)
+  if (condition === SAVE_IF_UNCHANGED) {
+    write(id, [commit], json, condition, tracker.storedJson, done)
+    return
+  }
+  write(id, [commit], json, condition, undefined, done)
+}
+
+// Writes `json` for every commit of `commits` (their changes merged in it),
+// if the store meets `condition`; re-merges onto what it holds on a conflict.
+function write (id, commits, json, condition, expected, done, merges = 0) {
+  const last = commits[commits.length - 1]
+  const settings = last.state.settings
+  // Filed along with the save (the same batch, for Redis); a stale entry is
+  // dropped when the index is read.
+  if (settings.userOf !== undefined && merges === 0) {
+    try {
+      for (const commit of commits) settings.indexOwner(id, commit.target)
+    } catch (err) {
+      finishAll(commits, err)
+      done()
+      return
+    }
+  }
+
+  settings.storeAccess.saveJson(id, last.target, json, condition, expected, function saved (err, outcome) {
+    if (err) {
+      finishAll(commits, err)
+      done()
+      return
+    }
+
+    if (outcome === true) {
+      settings.commits.wrote(id, json)
+      for (const commit of commits) {
+        const tracker = commit.state.tracker
+        tracker.storedId = id
+        tracker.storedJson = json
+        tracker.clearChanges()
+        settings.metrics[commit.counter]++
+        if (merges > 0 || commits.length > 1) settings.metrics.merged++
+      }
+      finishAll(commits, null)
+      done()
+      return
+    }
+
+    if (condition === SAVE_IF_ABSENT) {
+      finishAll(commits, new Error('session ID ' + id + ' is already in use in the store'))
+      done()
+      return
+    }
+
+    if (outcome === null) {
+      debug('session %s left the store while this request ran: not written back', id)
+      settings.metrics.notWrittenBack += commits.length
+      finishAll(commits, null)
+      done()
+      return
+    }
+
+    // Another process saved it since: re-apply these requests' changes.
+    settings.metrics.conflicts++
+    if (merges + 1 > MAX_MERGES) {
+      finishAll(commits, new Error(`session ${id} kept changing: gave up after ${MAX_MERGES} merges`))
+      done()
+      return
+    }
+    let merged
+    try {
+      merged = mergeAll(outcome, commits)
+    } catch (mergeError) {
+      finishAll(commits, mergeError)
+      done()
+      return
+    }
+    debug('session %s changed in the store since it was loaded: merged %d request(s)', id, commits.length)
+    write(id, commits, merged, SAVE_IF_UNCHANGED, outcome, done, merges + 1)
   })
 }
 
-function saveInTurn (state, target, json, counter, callback) {
+// `stored` (JSON) with each commit's changes applied, in order.
+function mergeAll (stored, commits) {
+  const session = JSON.parse(stored)
+  for (const commit of commits) applyChanges(session, commit.target, commit.state.tracker.changes)
+  return JSON.stringify(session)
+}
+
+function finishAll (commits, err) {
+  for (const commit of commits) commit.callback(err)
+}
+
+// A regenerate that kept the data: the new ID replaces the old in one step.
+function rotate (id, commit, done) {
+  const { state, target, json } = commit
   const tracker = state.tracker
-  const id = target.id
-  const storeAccess = state.settings.storeAccess
-  const commits = state.settings.commits
-
-  let merges = 0
-  // Filed along with the save (the same batch, for Redis); a stale entry is
-  // dropped when the index is read.
-  if (state.settings.userOf !== undefined) {
-    try {
-      state.settings.indexOwner(id, target)
-    } catch (err) {
-      callback(err)
-      return
+  const oldId = tracker.rotateFrom
+  const settings = state.settings
+  settings.storeAccess.rotate(oldId, id, target, json, function rotated (err, outcome) {
+    if (!err && outcome === true) {
+      settings.metrics.saved++
+      settings.commits.wrote(id, json)
+      tracker.rotateFrom = undefined
+      tracker.storedId = id
+      tracker.storedJson = json
+      tracker.clearChanges()
+    } else if (!err && outcome === null) {
+      debug('session %s left the store while this request ran: not moved to %s', oldId, id)
+      settings.metrics.notWrittenBack++
+    } else if (!err) {
+      err = new Error('session ID ' + id + ' is already in use in the store')
     }
-  }
-
-  if (tracker.rotateFrom !== undefined && tracker.rotateFrom === tracker.storedId &&
-      id !== tracker.storedId && !state.settings.lastWriteWins) {
-    rotate(json)
-    return
-  }
-
-  // The save before this one in the queue wrote the session since this
-  // request loaded it: merge onto what it wrote, without asking the store.
-  const written = commits.lastWritten(id)
-  if (written !== undefined && tracker.storedId === id && tracker.storedJson !== undefined &&
-      written !== tracker.storedJson && !state.settings.lastWriteWins) {
-    try {
-      json = JSON.stringify(applyChanges(JSON.parse(written), JSON.parse(json), tracker.changes))
-    } catch (err) {
-      callback(err)
-      return
-    }
-    tracker.storedJson = written
-    merges++
-  }
-  attempt(json)
-
-  // A regenerate that kept the data: the new ID replaces the old in one step.
-  function rotate (json) {
-    const oldId = tracker.rotateFrom
-    storeAccess.rotate(oldId, id, target, json, function rotated (err, outcome) {
-      if (err) {
-        callback(err)
-        return
-      }
-      if (outcome === true) {
-        state.settings.metrics.saved++
-        tracker.rotateFrom = undefined
-        tracker.storedId = id
-        tracker.storedJson = json
-        tracker.clearChanges()
-        callback(null)
-        return
-      }
-      if (outcome === null) {
-        debug('session %s left the store while this request ran: not moved to %s', oldId, id)
-        state.settings.metrics.notWrittenBack++
-        callback(null)
-        return
-      }
-      callback(new Error('session ID ' + id + ' is already in use in the store'))
-    })
-  }
-
-  function attempt (json) {
-    const condition = conditionFor(state, id)
-    storeAccess.saveJson(id, target, json, condition, tracker.storedJson, function saved (err, outcome) {
-      if (err) {
-        callback(err)
-        return
-      }
-
-      if (outcome === true) {
-        const metrics = state.settings.metrics
-        metrics[counter]++
-        if (merges > 0) metrics.merged++
-        commits.wrote(id, json)
-        tracker.storedId = id
-        tracker.storedJson = json
-        tracker.clearChanges()
-        callback(null)
-        return
-      }
-
-      if (outcome === null || condition === SAVE_IF_ABSENT) {
-        if (condition === SAVE_IF_ABSENT) {
-          callback(new Error('session ID ' + id + ' is already in use in the store'))
-          return
-        }
-        debug('session %s left the store while this request ran: not written back', id)
-        state.settings.metrics.notWrittenBack++
-        callback(null)
-        return
-      }
-
-      // Another request saved it since: re-apply this request's changes.
-      state.settings.metrics.conflicts++
-      if (++merges > MAX_MERGES) {
-        callback(new Error(`session ${id} kept changing: gave up after ${MAX_MERGES} merges`))
-        return
-      }
-      let merged
-      try {
-        merged = JSON.stringify(applyChanges(JSON.parse(outcome), JSON.parse(json), tracker.changes))
-      } catch (mergeError) {
-        callback(mergeError)
-        return
-      }
-      debug('session %s changed in the store since it was loaded: merged %d change(s)', id, tracker.changes.length)
-      tracker.storedJson = outcome
-      attempt(merged)
-    })
-  }
+    commit.callback(err || null)
+    done()
+  })
 }
 
 // What the store must hold for a save of `id` to go ahead.

@@ -4,14 +4,14 @@
 // since it was loaded: the values at the paths the request wrote are taken
 // from the request's session, the paths it deleted are deleted, and everything
 // else stays as stored. The cookie is always the request's own (it carries the
-// expiry this response sends). Both sides are parsed JSON, so nothing here can
-// reach the app's objects.
+// expiry this response sends). The result is only stringified: it may hold
+// the request's own values, which this never changes.
 
 /**
  * @param {object} stored the session now in the store, parsed
- * @param {object} mine this request's session, parsed from the JSON it would save
+ * @param {object} mine this request's session (what the Proxy wraps)
  * @param {Array<Array<string>>} paths what this request wrote or deleted
- * @return {object} `stored`, changed
+ * @return {object} `stored`, changed, for JSON.stringify
  */
 function applyChanges (stored, mine, paths) {
   stored.cookie = mine.cookie
