@@ -8,7 +8,7 @@ const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
 const ours = require('..')
 const theirs = require('express-session')
-const { listen, appWith, send, sendRaw, parseSetCookie } = require('./helpers')
+const { listen, appWith, send, sendRaw, parseSetCookie, EXPRESS_VERSIONS } = require('./helpers')
 
 // What the app does, chosen by the path of each request.
 function handler (req, res) {
@@ -56,7 +56,7 @@ function allSessions (store) {
   }))
 }
 
-async function startPair (options) {
+async function startPair (options, expressModule) {
   const apps = []
   for (const impl of [theirs, ours]) {
     let counter = 0
@@ -67,7 +67,7 @@ async function startPair (options) {
       store,
       ...options
     }
-    const server = await listen(appWith(impl(opts), handler))
+    const server = await listen(appWith(impl(opts), handler, expressModule))
     apps.push({ server, store })
   }
   return apps
@@ -94,8 +94,8 @@ function compareSetCookie (expected, actual, step) {
 
 // Each step: [path, where its Cookie header comes from, extra headers].
 // 'last' sends the cookie of the latest response that set one.
-async function runScenario (options, steps) {
-  const [reference, candidate] = await startPair(options)
+async function runScenarioOn (expressModule, options, steps) {
+  const [reference, candidate] = await startPair(options, expressModule)
   try {
     const jars = [undefined, undefined]
     for (const [index, step] of steps.entries()) {
@@ -145,80 +145,84 @@ const optionSets = {
   'unset destroy': { unset: 'destroy', resave: false, saveUninitialized: false }
 }
 
-describe('the same requests through express-session and express-session-rs', () => {
-  for (const [label, options] of Object.entries(optionSets)) {
-    it(`matches on a visit with ${label}`, () => runScenario(options, visit.map((path) => [path])))
-  }
+for (const [version, expressModule] of EXPRESS_VERSIONS) {
+  describe(`the same requests through express-session and express-session-rs (${version})`, () => {
+    const runScenario = (options, steps) => runScenarioOn(expressModule, options, steps)
 
-  it('matches on regenerate, save, reload, destroy and unset', async () => {
-    for (const options of [{ resave: false, saveUninitialized: false }, { unset: 'destroy', resave: true, saveUninitialized: true }]) {
-      await runScenario(options, [
-        ['/write'], ['/regenerate'], ['/'], ['/save'], ['/reload'], ['/maxage'], ['/expires-null'],
-        ['/write-head'], ['/destroy'], ['/'], ['/write'], ['/null'], ['/write']
-      ])
+    for (const [label, options] of Object.entries(optionSets)) {
+      it(`matches on a visit with ${label}`, () => runScenario(options, visit.map((path) => [path])))
     }
-  })
 
-  it('matches on new visitors that only read', () =>
-    runScenario({ resave: false, saveUninitialized: false, cookie: { maxAge: 1000 } }, [['/', null], ['/', null], ['/write', null]]))
-
-  it('matches on secure and sameSite "auto" behind a trusted proxy', async () => {
-    const options = { proxy: true, resave: false, saveUninitialized: true, cookie: { secure: 'auto', sameSite: 'auto' } }
-    await runScenario(options, [
-      ['/write', null, { 'x-forwarded-proto': 'https' }],
-      ['/write', 'last', { 'x-forwarded-proto': 'https' }],
-      ['/write', null, { 'x-forwarded-proto': 'http' }],
-      ['/write', null, { 'x-forwarded-proto': 'https, http' }]
-    ])
-  })
-
-  it('matches when secure cookies meet plain http', () =>
-    runScenario({ resave: false, saveUninitialized: true, cookie: { secure: true } }, [['/write', null]]))
-
-  it('matches on cookie options given as a function of the request', () =>
-    runScenario({
-      resave: false,
-      saveUninitialized: true,
-      cookie: (req) => ({ maxAge: req.path === '/write' ? 10000 : 20000, sameSite: 'lax' })
-    }, [['/write', null], ['/', null]]))
-
-  // Whether a request gets a session at all depends on its URL's path and the
-  // cookie's path; request targets Express would not route, so no Express here.
-  it('matches on which request targets get a session, for the cookie paths / and /admin', async () => {
-    const targets = ['/', '/admin', '/admin/x?y=1', '/other', '*', '//admin', 'http://example.com/admin/x']
-    for (const cookiePath of ['/', '/admin']) {
-      const answers = []
-      for (const impl of [theirs, ours]) {
-        const middleware = impl({ secret: 's', resave: false, saveUninitialized: false, cookie: { path: cookiePath } })
-        const server = await listen((req, res) => {
-          middleware(req, res, (err) => res.end(err ? 'error' : String(Boolean(req.session))))
-        })
-        try {
-          const seen = []
-          for (const path of targets) seen.push(`${path} ${(await sendRaw(server.url, { path, cookie: 'a=b' })).body}`)
-          answers.push(seen)
-        } finally {
-          await server.close()
-        }
+    it('matches on regenerate, save, reload, destroy and unset', async () => {
+      for (const options of [{ resave: false, saveUninitialized: false }, { unset: 'destroy', resave: true, saveUninitialized: true }]) {
+        await runScenario(options, [
+          ['/write'], ['/regenerate'], ['/'], ['/save'], ['/reload'], ['/maxage'], ['/expires-null'],
+          ['/write-head'], ['/destroy'], ['/'], ['/write'], ['/null'], ['/write']
+        ])
       }
-      assert.ok(answers[0].some((line) => line.endsWith('false')) && answers[0].some((line) => line.endsWith('true')))
-      assert.deepEqual(answers[1], answers[0], `cookie path ${cookiePath}`)
-    }
-  })
+    })
 
-  it('matches on forged, unsigned, repeated and malformed cookies', async () => {
-    const tamper = (jar) => jar && jar.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))
-    await runScenario({ resave: false, saveUninitialized: false }, [
-      ['/write'],
-      ['/write', tamper],
-      ['/write', (jar) => jar && jar.replace('s%3A', '')],
-      ['/write', (jar) => jar && `${jar}; ${jar.replace(/=.*/, '=junk')}`],
-      ['/write', (jar) => jar && `junk=1; ${jar.replace(/=.*/, '=')}`],
-      ['/write', (jar) => jar && `${jar.replace(/=.*/, '')}="${jar.split('=')[1]}"`],
-      ['/write', () => 'connect.sid=%E0%A4%A; other=%'],
-      ['/write', () => 'connect.sid=s%3A' + 'x'.repeat(5000)],
-      ['/write', () => ';;;=;==; connect.sid'],
-      ['/write']
-    ])
+    it('matches on new visitors that only read', () =>
+      runScenario({ resave: false, saveUninitialized: false, cookie: { maxAge: 1000 } }, [['/', null], ['/', null], ['/write', null]]))
+
+    it('matches on secure and sameSite "auto" behind a trusted proxy', async () => {
+      const options = { proxy: true, resave: false, saveUninitialized: true, cookie: { secure: 'auto', sameSite: 'auto' } }
+      await runScenario(options, [
+        ['/write', null, { 'x-forwarded-proto': 'https' }],
+        ['/write', 'last', { 'x-forwarded-proto': 'https' }],
+        ['/write', null, { 'x-forwarded-proto': 'http' }],
+        ['/write', null, { 'x-forwarded-proto': 'https, http' }]
+      ])
+    })
+
+    it('matches when secure cookies meet plain http', () =>
+      runScenario({ resave: false, saveUninitialized: true, cookie: { secure: true } }, [['/write', null]]))
+
+    it('matches on cookie options given as a function of the request', () =>
+      runScenario({
+        resave: false,
+        saveUninitialized: true,
+        cookie: (req) => ({ maxAge: req.path === '/write' ? 10000 : 20000, sameSite: 'lax' })
+      }, [['/write', null], ['/', null]]))
+
+    // Whether a request gets a session at all depends on its URL's path and the
+    // cookie's path; request targets Express would not route, so no Express here.
+    it('matches on which request targets get a session, for the cookie paths / and /admin', async () => {
+      const targets = ['/', '/admin', '/admin/x?y=1', '/other', '*', '//admin', 'http://example.com/admin/x']
+      for (const cookiePath of ['/', '/admin']) {
+        const answers = []
+        for (const impl of [theirs, ours]) {
+          const middleware = impl({ secret: 's', resave: false, saveUninitialized: false, cookie: { path: cookiePath } })
+          const server = await listen((req, res) => {
+            middleware(req, res, (err) => res.end(err ? 'error' : String(Boolean(req.session))))
+          })
+          try {
+            const seen = []
+            for (const path of targets) seen.push(`${path} ${(await sendRaw(server.url, { path, cookie: 'a=b' })).body}`)
+            answers.push(seen)
+          } finally {
+            await server.close()
+          }
+        }
+        assert.ok(answers[0].some((line) => line.endsWith('false')) && answers[0].some((line) => line.endsWith('true')))
+        assert.deepEqual(answers[1], answers[0], `cookie path ${cookiePath}`)
+      }
+    })
+
+    it('matches on forged, unsigned, repeated and malformed cookies', async () => {
+      const tamper = (jar) => jar && jar.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))
+      await runScenario({ resave: false, saveUninitialized: false }, [
+        ['/write'],
+        ['/write', tamper],
+        ['/write', (jar) => jar && jar.replace('s%3A', '')],
+        ['/write', (jar) => jar && `${jar}; ${jar.replace(/=.*/, '=junk')}`],
+        ['/write', (jar) => jar && `junk=1; ${jar.replace(/=.*/, '=')}`],
+        ['/write', (jar) => jar && `${jar.replace(/=.*/, '')}="${jar.split('=')[1]}"`],
+        ['/write', () => 'connect.sid=%E0%A4%A; other=%'],
+        ['/write', () => 'connect.sid=s%3A' + 'x'.repeat(5000)],
+        ['/write', () => ';;;=;==; connect.sid'],
+        ['/write']
+      ])
+    })
   })
-})
+}

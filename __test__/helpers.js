@@ -24,9 +24,13 @@ function listen (app) {
   })
 }
 
-/** An Express app with `middleware` in front of `handler`; errors become 500s with the message. */
-function appWith (middleware, handler) {
-  const app = express()
+/**
+ * An Express app with `middleware` in front of `handler`; errors become 500s
+ * with the message. `expressModule`: Express 4 unless given (Express 5 is the
+ * dev dependency `express5`).
+ */
+function appWith (middleware, handler, expressModule = express) {
+  const app = expressModule()
   app.use(middleware)
   app.use(handler)
   app.use((err, req, res, next) => {
@@ -101,4 +105,7 @@ function storeCall (store, method, ...args) {
   })
 }
 
-module.exports = { listen, appWith, send, sendRaw, parseSetCookie, cookiePair, storeCall }
+// The Express major versions the flow tests run on.
+const EXPRESS_VERSIONS = [['Express 4', express], ['Express 5', require('express5')]]
+
+module.exports = { listen, appWith, send, sendRaw, parseSetCookie, cookiePair, storeCall, EXPRESS_VERSIONS }

@@ -10,6 +10,7 @@ const { RedisStore: ConnectRedisStore } = require('connect-redis')
 const expressSession = require('express-session')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { needs } = require('./services')
 const { sleep } = require('./redis-servers')
 
 const sidOf = (cookie) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
@@ -30,7 +31,7 @@ const stores = [
 ]
 
 for (const [label, makeStore] of stores) {
-  describe(`touchAfter (${label})`, () => {
+  describe(`touchAfter (${label})`, needs(label === 'RedisStore' && 'redis'), () => {
     it('leaves out the store touch of a read within touchAfter of the last write, not after', async () => {
       const store = makeStore()
       const app = await server({ touchAfter: 300, rolling: true }, store)
@@ -56,7 +57,7 @@ for (const [label, makeStore] of stores) {
     })
   })
 
-  describe(`absoluteTimeout (${label})`, () => {
+  describe(`absoluteTimeout (${label})`, needs(label === 'RedisStore' && 'redis'), () => {
     it('ends a session that old however active, and keeps its creation time out of sight', async () => {
       const store = makeStore()
       const app = await server({ absoluteTimeout: 400, rolling: true }, store)
@@ -91,7 +92,7 @@ describe('absoluteTimeout with other stores and readers', () => {
   let client
   after(async () => { if (client) await client.quit() })
 
-  it('travels through a store written in JS, and express-session + connect-redis still read the session', async () => {
+  it('travels through a store written in JS, and express-session + connect-redis still read the session', needs('redis'), async () => {
     client = createClient({ url: 'redis://127.0.0.1:6379' })
     await client.connect()
     // A store object each: a middleware gives its store its own `generate`.
@@ -121,7 +122,7 @@ describe('absoluteTimeout with other stores and readers', () => {
 
 describe('metrics', () => {
   for (const [label, makeStore] of stores) {
-    it(`counts what the middleware did (${label})`, async () => {
+    it(`counts what the middleware did (${label})`, needs(label === 'RedisStore' && 'redis'), async () => {
       const store = makeStore()
       const mw = session({ secret: 'metrics', resave: false, saveUninitialized: false, store, unset: 'destroy' })
       const app = await listen(appWith(mw, async (req, res) => {

@@ -8,6 +8,7 @@ const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { needs } = require('./services')
 const { startCluster } = require('./redis-servers')
 
 const sidOf = (cookie) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
@@ -55,8 +56,8 @@ async function app (store) {
   return { ...server, gate }
 }
 
-function scenarios (label, makeStore) {
-  describe(`userOf (${label})`, () => {
+function scenarios (label, makeStore, service) {
+  describe(`userOf (${label})`, needs(service), () => {
     let store
     let server
     before(async () => {
@@ -124,9 +125,9 @@ function scenarios (label, makeStore) {
 }
 
 scenarios('MemoryStore', () => new session.MemoryStore())
-scenarios('RedisStore', () => new session.RedisStore({ prefix: `esrs-owners:${process.pid}:` }))
+scenarios('RedisStore', () => new session.RedisStore({ prefix: `esrs-owners:${process.pid}:` }), 'redis')
 
-describe('on a Redis Cluster', () => {
+describe('on a Redis Cluster', needs('redis-server'), () => {
   let cluster
   before(async () => { cluster = await startCluster(3) })
   after(async () => { await cluster.stop() })

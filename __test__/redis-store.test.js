@@ -15,6 +15,7 @@ const { RedisStore: ConnectRedisStore } = require('connect-redis')
 const expressSession = require('express-session')
 const session = require('..')
 const { listen, appWith, send, cookiePair } = require('./helpers')
+const { needs } = require('./services')
 const { freePort, startRedis, stopRedis, startCluster } = require('./redis-servers')
 
 const sidOf = (cookie) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
@@ -42,7 +43,7 @@ async function runScript (script, ms) {
   return { code, output }
 }
 
-describe('RedisStore with connect-redis data', () => {
+describe('RedisStore with connect-redis data', needs('redis'), () => {
   let client
   const prefix = `esrs-redis:${process.pid}:`
 
@@ -229,7 +230,7 @@ describe('RedisStore with connect-redis data', () => {
 })
 
 // A redis-server of the test's own on a spare loopback port.
-describe('RedisStore when Redis goes away', () => {
+describe('RedisStore when Redis goes away', needs('redis-server'), () => {
   it('serves without sessions within the command timeout, and every acknowledged session is back after a restart', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esrs-redis-'))
     const port = await freePort()
@@ -315,7 +316,7 @@ describe('RedisStore when Redis goes away', () => {
   })
 })
 
-describe('RedisStore on a Redis Cluster', () => {
+describe('RedisStore on a Redis Cluster', needs('redis-server'), () => {
   it('runs sessions and lists, counts and clears across every primary', async () => {
     const cluster = await startCluster(3)
     const ports = cluster.ports

@@ -12,6 +12,7 @@ const util = require('node:util')
 const express = require('express')
 const session = require('..')
 const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { needs } = require('./services')
 
 function counterApp (store, extra = {}) {
   return appWith(session({ secret: 'keyboard cat', resave: false, saveUninitialized: false, store, cookie: { maxAge: 60000 }, ...extra }), (req, res) => {
@@ -58,7 +59,7 @@ async function roundTrip (store, read) {
   }
 }
 
-describe('connect-redis with the redis client', () => {
+describe('connect-redis with the redis client', needs('redis'), () => {
   const { RedisStore } = require('connect-redis')
   const { createClient } = require('redis')
   let client
@@ -117,7 +118,7 @@ describe('session-file-store', () => {
   })
 })
 
-describe('connect-pg-simple on PostgreSQL', () => {
+describe('connect-pg-simple on PostgreSQL', needs('postgres'), () => {
   const { Pool } = require('pg')
   const pgSession = require('connect-pg-simple')(session)
   const tableName = `esrs_sessions_${process.pid}`
