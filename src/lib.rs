@@ -7,6 +7,8 @@
 pub mod conditional_save;
 /// The session cookie: reading `Cookie`, writing `Set-Cookie`, signatures, IDs.
 pub mod cookie;
+/// Where a serialized session's `cookie` member is: for record packing and the dirty check.
+pub mod cookie_member;
 /// The native memory store: packed records in pages, filed by expiry.
 pub mod memory;
 /// The Redis store and the IO thread that runs its commands.

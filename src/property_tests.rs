@@ -5,7 +5,7 @@
 use crate::cookie::header::{decode_component, find_cookie};
 use crate::cookie::set_cookie::{serialize, CookieAttributes};
 use crate::cookie::signature::Signer;
-use crate::memory::cookie_member::cookie_member;
+use crate::cookie_member::cookie_member;
 use crate::memory::record::{pack_into, unpack_into};
 use crate::memory::store::SessionMap;
 use proptest::prelude::*;

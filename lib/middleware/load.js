@@ -24,7 +24,7 @@ function loadSession (state) {
   debug('fetching %s', req.sessionID)
 
   const settings = state.settings
-  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
+  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json, dataStart) {
     if (err) {
       debug('error %s', describeError(err))
       next(err)
@@ -52,7 +52,7 @@ function loadSession (state) {
       } else {
         debug('session found')
         settings.metrics.loaded++
-        inflate(state, stored, json)
+        inflate(state, stored, json, dataStart)
       }
     } catch (e) {
       next(e)
@@ -122,7 +122,7 @@ function describeError (err) {
 // `json`: the stored text, when the session came through the native-store
 // protocol: a save is then conditional on it, and a touch may patch the
 // expiry of the cookie the store holds.
-function inflate (state, stored, json) {
+function inflate (state, stored, json, dataStart) {
   const req = state.req
   const tracker = state.tracker
   const storedCookie = stored.cookie
@@ -133,7 +133,9 @@ function inflate (state, stored, json) {
   tracker.storedId = req.sessionID
   tracker.storedJson = json
   const native = json !== undefined
-  tracker.original = tracker.snapshot(native ? storedCookie : undefined)
+  tracker.original = native
+    ? tracker.storedSnapshot(json, dataStart, storedCookie)
+    : tracker.snapshot(undefined)
   if (native) tracker.loadedNatively = req.session
 
   if (!state.settings.resave) {

@@ -45,8 +45,15 @@ function conditionalSave (state, session, callback, counter = 'saved') {
     return
   }
   const commit = { state, target, json, counter, callback }
+  // A store that answers at once has no save in flight to take turns with.
+  if (state.settings.storeAccess.answersSynchronously) {
+    saveTurn(target.id, [commit], noop)
+    return
+  }
   state.settings.commits.submit(target.id, commit, saveTurn)
 }
+
+function noop () {}
 
 // One turn of `id`'s queue: the commits that waited for it. Those that update
 // the session this process last wrote go together; any other goes alone, in

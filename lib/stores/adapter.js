@@ -25,25 +25,27 @@ class StoreAdapter {
     // A store that bounds its own waits needs no timer per call.
     this.timeout = this.protocol !== null && this.protocol.boundsItsWaits ? 0 : timeout
     this.canTouch = typeof store.touch === 'function'
+    this.answersSynchronously = this.protocol !== null && this.protocol.answersSynchronously === true
   }
 
   /**
-   * `callback(err, session, json)`: the stored session as data (no session:
-   * undefined), and its JSON text when it came through the protocol.
+   * `callback(err, session, json, dataStart)`: the stored session as data (no
+   * session: undefined), and its JSON text when it came through the protocol,
+   * with where its data begins when the store knows.
    */
   load (id, callback) {
     const metrics = this.metrics
     const started = Metrics.now()
-    const loaded = function loaded (err, session, json) {
+    const loaded = function loaded (err, session, json, dataStart) {
       metrics.storeCallEnded('get', started, err)
-      callback(err, session, json)
+      callback(err, session, json, dataStart)
     }
     this.loadUntimed(id, loaded)
   }
 
   loadUntimed (id, callback) {
     if (this.usesProtocolFor('get')) {
-      this.protocol.load(this.store, id, function loaded (err, json) {
+      this.protocol.load(this.store, id, function loaded (err, json, dataStart) {
         if (err) {
           callback(err)
           return
@@ -55,7 +57,7 @@ class StoreAdapter {
           callback(parseError)
           return
         }
-        callback(null, session, json === null ? undefined : json)
+        callback(null, session, json === null ? undefined : json, dataStart)
       })
       return
     }

@@ -217,20 +217,24 @@ const nativeProtocol = {
     destroy: MemoryStore.prototype.destroy
   },
   boundsItsWaits: false,
+  answersSynchronously: true,
   touchUpdatesCookie: true,
   productionWarning: 'Warning: the express-session-rs MemoryStore keeps sessions in this\n' +
     'process only: they are lost when it restarts and not shared with other\n' +
     'processes. Use a shared store (such as RedisStore) to run more than one.',
 
   load (store, sessionId, callback) {
+    const sessions = store[kNativeSessions]
     let json
+    let dataStart
     try {
-      json = store[kNativeSessions].get(sessionId, Date.now())
+      json = sessions.get(sessionId, Date.now())
+      dataStart = json === null ? -1 : sessions.lastDataStart()
     } catch (err) {
       callback(err)
       return
     }
-    callback(null, json)
+    callback(null, json, dataStart >= 0 ? dataStart : undefined)
   },
 
   save (store, sessionId, session, json, condition, expected, callback) {

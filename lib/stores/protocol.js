@@ -7,7 +7,10 @@
 // A store speaks it by having, under `kStoreProtocol` (usually on its
 // prototype), an object with:
 //
-//   load(store, id, callback)                  callback(err, json | null)
+//   load(store, id, callback)                  callback(err, json | null, dataStart):
+//                                              `dataStart`, when known, is where
+//                                              the text after the cookie member
+//                                              begins (the cookie first)
 //   save(store, id, session, json, condition, expected, callback)
 //                                              write `json`, the session's JSON
 //                                              text (`session` gives its expiry),
@@ -34,6 +37,8 @@
 //                                              operation does the work of
 //   boundsItsWaits: boolean                    whether the store answers every
 //                                              call in bounded time by itself
+//   answersSynchronously: boolean             whether every callback runs before
+//                                              the call returns (the memory store)
 //   touchUpdatesCookie: boolean                whether `touch` writes the new expiry
 //                                              into the stored cookie too (else,
 //                                              with touchAfter, a touch is a save)

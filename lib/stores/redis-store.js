@@ -240,7 +240,10 @@ const nativeProtocol = {
   boundsItsWaits: true,
 
   load (store, sid, callback) {
-    send(store, { op: 'get', sid }, storedText, callback)
+    send(store, { op: 'get', sid }, sameReply, function loaded (err, reply) {
+      if (err) callback(err)
+      else callback(null, reply.value == null ? null : reply.value, reply.dataStart == null ? undefined : reply.dataStart)
+    })
   },
 
   save (store, sid, session, json, condition, expected, callback) {
@@ -410,8 +413,8 @@ function saveOutcome (reply) {
   return reply.value == null ? null : reply.value
 }
 
-function storedText (reply) {
-  return reply.value == null ? null : reply.value
+function sameReply (reply) {
+  return reply
 }
 
 function parsedSession (reply) {

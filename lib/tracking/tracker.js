@@ -16,9 +16,10 @@
 //   express-session's two hashes. A snapshot is a generation plus, once
 //   needed, the session's data as JSON text without the cookie (session-json.js).
 //   While the session is trackable and at the snapshot's generation, it is
-//   unchanged and nothing is serialized. The loaded snapshot's text is made
-//   just before the first change (or the first loss of tracking), so read-only
-//   requests never serialize.
+//   unchanged and nothing is serialized. The loaded snapshot's text is the
+//   stored JSON's tail when a native store says where the data begins
+//   (src/cookie_member.rs); otherwise it is made just before the first change
+//   (or the first loss of tracking), so read-only requests never serialize.
 // - Decisions. The response hooks ask "modified? saved?" several times in one
 //   synchronous stretch; between `beginDecision` and `endDecision` the
 //   session is serialized at most once.
@@ -178,6 +179,22 @@ class SessionTracker {
     const snapshot = new Snapshot(this.generation, undefined, storedCookie)
     this.pending = snapshot
     return snapshot
+  }
+
+  /**
+   * A snapshot of a session as loaded from `json`, whose data begins at
+   * `dataStart` (found by the native side): no serialization of the session
+   * now or before its first change. Without a usable `dataStart`, as snapshot().
+   */
+  storedSnapshot (json, dataStart, storedCookie) {
+    if (dataStart !== undefined) {
+      const c = json.charCodeAt(dataStart)
+      if (c === 44 /* , */ || (c === 125 /* } */ && dataStart === json.length - 1)) {
+        this.settlePending()
+        return new Snapshot(this.generation, json.slice(dataStart), storedCookie)
+      }
+    }
+    return this.snapshot(storedCookie)
   }
 
   /** A snapshot of a session that holds nothing but its cookie. */

@@ -3,7 +3,6 @@
 /// Pages that hold the packed records end to end.
 pub mod arena;
 /// Where the top-level `cookie` member of a session's JSON is.
-pub mod cookie_member;
 /// The packed record format of one stored session.
 pub mod record;
 /// The store: index, expiry filing, sweeping and `max` eviction.

@@ -375,7 +375,7 @@ pub fn json(record: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::cookie_member::cookie_member;
+    use crate::cookie_member::cookie_member;
 
     fn round_trip(text: &str) -> Vec<u8> {
         let mut packed = Vec::new();

@@ -18,9 +18,9 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 
 use super::arena::{Place, RecordArena};
-use super::cookie_member::cookie_member;
 use super::record;
 use crate::conditional_save::{SaveCondition, SaveOutcome};
+use crate::cookie_member::cookie_member;
 
 const NEVER: i64 = i64::MAX;
 const UNFILED: i64 = i64::MIN;
