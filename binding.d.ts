@@ -78,18 +78,7 @@ export declare function memoryClear(store: Store): void
 
 export declare function memoryDestroy(store: Store, sid: string): void
 
-/**
- * The session's JSON, or null. Where its data begins (see `cookie_member`)
- * is kept for `memoryLastDataStart`, so that a load costs one call, and a
- * request that checks its session for changes no second serialization.
- */
 export declare function memoryGet(store: Store, sid: string, now: number): string | null
-
-/**
- * Where the data of the JSON the last `memoryGet` returned begins (a JS
- * string index), or -1.
- */
-export declare function memoryLastDataStart(): number
 
 export declare function memoryLength(store: Store, now: number): number
 
@@ -179,8 +168,6 @@ export interface RedisReply {
   value?: string
   values?: Array<string>
   saved?: boolean
-  /** `get`: where the session's data begins in `value` (see `cookie_member`). */
-  dataStart?: number
 }
 
 /** Options of the native Redis store; the JS `RedisStore` fills in defaults. */
@@ -200,3 +187,11 @@ export interface RedisStoreOptions {
  * Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
  */
 export declare function serializeCookie(name: string, value: string, options: CookieOptions): string
+
+/**
+ * Where the data of a stored session's JSON begins (a JS string index: the
+ * text after the cookie, when the cookie is the first member), or -1. Asked
+ * only by a request that changed its session, so that the dirty check needs
+ * no serialization of the session as it was loaded.
+ */
+export declare function sessionDataStart(json: string): number

@@ -72,11 +72,6 @@ class NativeMemoryStore {
     return binding.memoryGet(this.handle, sid, now)
   }
 
-  /** Where the data of the JSON the last `get` returned begins, or -1. */
-  lastDataStart () {
-    return binding.memoryLastDataStart()
-  }
-
   set (sid, json, expires) {
     return binding.memorySet(this.handle, sid, json, expires)
   }

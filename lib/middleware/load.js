@@ -24,7 +24,7 @@ function loadSession (state) {
   debug('fetching %s', req.sessionID)
 
   const settings = state.settings
-  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json, dataStart) {
+  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
     if (err) {
       debug('error %s', describeError(err))
       next(err)
@@ -52,7 +52,7 @@ function loadSession (state) {
       } else {
         debug('session found')
         settings.metrics.loaded++
-        inflate(state, stored, json, dataStart)
+        inflate(state, stored, json)
       }
     } catch (e) {
       next(e)
@@ -122,7 +122,7 @@ function describeError (err) {
 // `json`: the stored text, when the session came through the native-store
 // protocol: a save is then conditional on it, and a touch may patch the
 // expiry of the cookie the store holds.
-function inflate (state, stored, json, dataStart) {
+function inflate (state, stored, json) {
   const req = state.req
   const tracker = state.tracker
   const storedCookie = stored.cookie
@@ -134,7 +134,7 @@ function inflate (state, stored, json, dataStart) {
   tracker.storedJson = json
   const native = json !== undefined
   tracker.original = native
-    ? tracker.storedSnapshot(json, dataStart, storedCookie)
+    ? tracker.storedSnapshot(json, storedCookie)
     : tracker.snapshot(undefined)
   if (native) tracker.loadedNatively = req.session
 

@@ -29,23 +29,22 @@ class StoreAdapter {
   }
 
   /**
-   * `callback(err, session, json, dataStart)`: the stored session as data (no
-   * session: undefined), and its JSON text when it came through the protocol,
-   * with where its data begins when the store knows.
+   * `callback(err, session, json)`: the stored session as data (no session:
+   * undefined), and its JSON text when it came through the protocol.
    */
   load (id, callback) {
     const metrics = this.metrics
     const started = Metrics.now()
-    const loaded = function loaded (err, session, json, dataStart) {
+    const loaded = function loaded (err, session, json) {
       metrics.storeCallEnded('get', started, err)
-      callback(err, session, json, dataStart)
+      callback(err, session, json)
     }
     this.loadUntimed(id, loaded)
   }
 
   loadUntimed (id, callback) {
     if (this.usesProtocolFor('get')) {
-      this.protocol.load(this.store, id, function loaded (err, json, dataStart) {
+      this.protocol.load(this.store, id, function loaded (err, json) {
         if (err) {
           callback(err)
           return
@@ -57,7 +56,7 @@ class StoreAdapter {
           callback(parseError)
           return
         }
-        callback(null, session, json === null ? undefined : json, dataStart)
+        callback(null, session, json === null ? undefined : json)
       })
       return
     }

@@ -224,17 +224,14 @@ const nativeProtocol = {
     'processes. Use a shared store (such as RedisStore) to run more than one.',
 
   load (store, sessionId, callback) {
-    const sessions = store[kNativeSessions]
     let json
-    let dataStart
     try {
-      json = sessions.get(sessionId, Date.now())
-      dataStart = json === null ? -1 : sessions.lastDataStart()
+      json = store[kNativeSessions].get(sessionId, Date.now())
     } catch (err) {
       callback(err)
       return
     }
-    callback(null, json, dataStart >= 0 ? dataStart : undefined)
+    callback(null, json)
   },
 
   save (store, sessionId, session, json, condition, expected, callback) {

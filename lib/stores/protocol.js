@@ -7,10 +7,7 @@
 // A store speaks it by having, under `kStoreProtocol` (usually on its
 // prototype), an object with:
 //
-//   load(store, id, callback)                  callback(err, json | null, dataStart):
-//                                              `dataStart`, when known, is where
-//                                              the text after the cookie member
-//                                              begins (the cookie first)
+//   load(store, id, callback)                  callback(err, json | null)
 //   save(store, id, session, json, condition, expected, callback)
 //                                              write `json`, the session's JSON
 //                                              text (`session` gives its expiry),

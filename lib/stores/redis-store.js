@@ -240,10 +240,7 @@ const nativeProtocol = {
   boundsItsWaits: true,
 
   load (store, sid, callback) {
-    send(store, { op: 'get', sid }, sameReply, function loaded (err, reply) {
-      if (err) callback(err)
-      else callback(null, reply.value == null ? null : reply.value, reply.dataStart == null ? undefined : reply.dataStart)
-    })
+    send(store, { op: 'get', sid }, storedText, callback)
   },
 
   save (store, sid, session, json, condition, expected, callback) {
@@ -413,8 +410,8 @@ function saveOutcome (reply) {
   return reply.value == null ? null : reply.value
 }
 
-function sameReply (reply) {
-  return reply
+function storedText (reply) {
+  return reply.value == null ? null : reply.value
 }
 
 function parsedSession (reply) {

@@ -27,6 +27,7 @@
 //   and a store's `set` the JSON `Session#save` already made, through a value
 //   handed over for the span of one synchronous call.
 
+const native = require('../native')
 const sessionJson = require('./session-json')
 const CallHandoff = require('./handoff')
 const { SessionWatcher, CreationHidingWatcher, NestedWatcher, isPlainData, kTracker, CREATED_AT } = require('./watchers')
@@ -63,11 +64,31 @@ const EMPTY_DATA = '}'
 class Snapshot {
   constructor (generation, data, storedCookie) {
     this.generation = generation
-    // Undefined until needed (see `pending` below).
+    // Undefined until needed (see `pending` and storedSnapshot below).
     this.data = data
     // The cookie as the store held it, parsed, when loaded from a native store.
     this.storedCookie = storedCookie
+    // The stored JSON whose tail is `data`, until that is found.
+    this.storedText = undefined
   }
+}
+
+const COOKIE_FIRST = '{"cookie":'
+
+// A snapshot's data, from its stored text the first time it is asked for. Text
+// that does not split there (never JSON.stringify's) leaves it undefined, which
+// compares as changed: a save too many, never one too few.
+function dataOf (snapshot) {
+  if (snapshot.data === undefined && snapshot.storedText !== undefined) {
+    const text = snapshot.storedText
+    snapshot.storedText = undefined
+    const start = native.sessionDataStart(text)
+    const c = start >= 0 ? text.charCodeAt(start) : -1
+    if (c === 44 /* , */ || (c === 125 /* } */ && start === text.length - 1)) {
+      snapshot.data = text.slice(start)
+    }
+  }
+  return snapshot.data
 }
 
 class SessionTracker {
@@ -182,19 +203,17 @@ class SessionTracker {
   }
 
   /**
-   * A snapshot of a session as loaded from `json`, whose data begins at
-   * `dataStart` (found by the native side): no serialization of the session
-   * now or before its first change. Without a usable `dataStart`, as snapshot().
+   * A snapshot of a session as loaded from `json` (its stored text): its data
+   * is that text's tail, found only if a change makes the dirty check compare
+   * (src/cookie_member.rs), so the session is never serialized as it was.
+   * Text that does not start with its cookie gets a snapshot() instead.
    */
-  storedSnapshot (json, dataStart, storedCookie) {
-    if (dataStart !== undefined) {
-      const c = json.charCodeAt(dataStart)
-      if (c === 44 /* , */ || (c === 125 /* } */ && dataStart === json.length - 1)) {
-        this.settlePending()
-        return new Snapshot(this.generation, json.slice(dataStart), storedCookie)
-      }
-    }
-    return this.snapshot(storedCookie)
+  storedSnapshot (json, storedCookie) {
+    if (!json.startsWith(COOKIE_FIRST)) return this.snapshot(storedCookie)
+    this.settlePending()
+    const snapshot = new Snapshot(this.generation, undefined, storedCookie)
+    snapshot.storedText = json
+    return snapshot
   }
 
   /** A snapshot of a session that holds nothing but its cookie. */
@@ -210,7 +229,7 @@ class SessionTracker {
     }
     if (session == null) return false
     if (snapshot === this.pending) this.settlePending()
-    return snapshot.data === this.serialized(session).data
+    return dataOf(snapshot) === this.serialized(session).data
   }
 
   /** Records `session` as saved and returns its JSON for the store. */

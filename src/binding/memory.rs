@@ -4,11 +4,8 @@ use napi::bindgen_prelude::{Either, External};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
-use crate::cookie_member::data_start;
 use crate::memory::store::{release_freed_memory, to_millis, SessionMap};
 
 /// The native memory store's data, held by JS as an `External` (lib/native.js
@@ -24,31 +21,10 @@ pub fn create_memory_store(max: Option<u32>) -> Result<Store> {
     guarded(|| Ok(External::new(SessionMap::new(max.map(|m| m as usize)))))
 }
 
-/// The session's JSON, or null. Where its data begins (see `cookie_member`)
-/// is kept for `memoryLastDataStart`, so that a load costs one call, and a
-/// request that checks its session for changes no second serialization.
 #[napi]
 pub fn memory_get(store: &mut Store, sid: String, now: f64) -> Result<Option<String>> {
-    guarded(|| {
-        let json = store.get(&sid, to_millis(now).unwrap_or(i64::MIN));
-        let start = json
-            .as_deref()
-            .and_then(data_start)
-            .map_or(-1, |at| at as i64);
-        LAST_DATA_START.store(start, Ordering::Relaxed);
-        Ok(json)
-    })
+    guarded(|| Ok(store.get(&sid, to_millis(now).unwrap_or(i64::MIN))))
 }
-
-/// Where the data of the JSON the last `memoryGet` returned begins (a JS
-/// string index), or -1.
-#[napi]
-pub fn memory_last_data_start() -> i64 {
-    LAST_DATA_START.load(Ordering::Relaxed)
-}
-
-// Only the JS thread calls into the memory store.
-static LAST_DATA_START: AtomicI64 = AtomicI64::new(-1);
 
 /// `expires`: when the session expires (ms since the epoch), `NaN` for never.
 #[napi]

@@ -16,7 +16,6 @@ use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
-use crate::cookie_member::data_start;
 use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
 use crate::redis::store::{expected_digest, ttl_seconds, RedisConfig, RedisStore};
 
@@ -87,8 +86,6 @@ pub struct RedisReply {
     pub value: Option<String>,
     pub values: Option<Vec<String>>,
     pub saved: Option<bool>,
-    /// `get`: where the session's data begins in `value` (see `cookie_member`).
-    pub data_start: Option<u32>,
 }
 
 impl From<Reply> for RedisReply {
@@ -99,17 +96,10 @@ impl From<Reply> for RedisReply {
             value: None,
             values: None,
             saved: None,
-            data_start: None,
         };
         match reply.outcome {
             Ok(Answer::Done) => {}
-            Ok(Answer::Text(text)) => {
-                js.data_start = text
-                    .as_deref()
-                    .and_then(data_start)
-                    .and_then(|at| u32::try_from(at).ok());
-                js.value = text
-            }
+            Ok(Answer::Text(text)) => js.value = text,
             Ok(Answer::Texts(texts)) => js.values = Some(texts),
             Ok(Answer::Saved(outcome)) => match outcome {
                 SaveOutcome::Saved => js.saved = Some(true),
