@@ -7,6 +7,16 @@ const assert = require('node:assert/strict')
 const { spawn } = require('node:child_process')
 const path = require('node:path')
 
+// Runs `script` in a child with DEBUG=express-session-rs; its stderr.
+async function debugOutput (script) {
+  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, DEBUG: 'express-session-rs', DEBUG_COLORS: '0' } })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => { stderr += chunk })
+  const code = await new Promise((resolve) => child.on('exit', resolve))
+  assert.equal(code, 0, stderr)
+  return stderr
+}
+
 it('DEBUG=express-session-rs prints the decisions and never the secret', async () => {
   const script = `
     const http = require('http')
@@ -23,11 +33,7 @@ it('DEBUG=express-session-rs prints the decisions and never the secret', async (
       })
     })
   `
-  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, DEBUG: 'express-session-rs', DEBUG_COLORS: '0' } })
-  let stderr = ''
-  child.stderr.on('data', (chunk) => { stderr += chunk })
-  const code = await new Promise((resolve) => child.on('exit', resolve))
-  assert.equal(code, 0, stderr)
+  const stderr = await debugOutput(script)
   assert.match(stderr, /express-session-rs no SID sent, generating session/)
   assert.match(stderr, /express-session-rs set-cookie connect\.sid=s%3A/)
   assert.match(stderr, /express-session-rs no valid signed session cookie/)
@@ -52,11 +58,7 @@ it('DEBUG=express-session-rs prints a store error with its message and code', as
       })
     })
   `
-  const child = spawn(process.execPath, ['-e', script], { env: { ...process.env, DEBUG: 'express-session-rs', DEBUG_COLORS: '0' } })
-  let stderr = ''
-  child.stderr.on('data', (chunk) => { stderr += chunk })
-  const code = await new Promise((resolve) => child.on('exit', resolve))
-  assert.equal(code, 0, stderr)
+  const stderr = await debugOutput(script)
   assert.match(stderr, /express-session-rs error disk on fire \(EFIRE\)/)
   assert.doesNotMatch(stderr, /error \{\}/)
 })

@@ -105,7 +105,32 @@ function storeCall (store, method, ...args) {
   })
 }
 
+/**
+ * Named gates for forcing an interleaving: a request calls `gate(tag).arrive()`
+ * and waits on `gate(tag).released`; the test awaits `gate(tag).reached`, does
+ * what must come first, then calls `gate(tag).release()`.
+ */
+function gates () {
+  const all = new Map()
+  return function gate (tag) {
+    if (!all.has(tag)) {
+      const g = {}
+      g.reached = new Promise((resolve) => { g.arrive = resolve })
+      g.released = new Promise((resolve) => { g.release = resolve })
+      all.set(tag, g)
+    }
+    return all.get(tag)
+  }
+}
+
+/** Holds a request at the gate `tag` until the test releases it. */
+async function holdAt (gate, tag) {
+  const g = gate(tag)
+  g.arrive()
+  await g.released
+}
+
 // The Express major versions the flow tests run on.
 const EXPRESS_VERSIONS = [['Express 4', express], ['Express 5', require('express5')]]
 
-module.exports = { listen, appWith, send, sendRaw, parseSetCookie, cookiePair, storeCall, EXPRESS_VERSIONS }
+module.exports = { listen, appWith, send, sendRaw, parseSetCookie, cookiePair, storeCall, gates, holdAt, EXPRESS_VERSIONS }

@@ -10,7 +10,7 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('..')
-const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { listen, appWith, send, cookiePair, storeCall, gates, holdAt } = require('./helpers')
 const { needs } = require('./services')
 const { startCluster } = require('./redis-servers')
 
@@ -31,16 +31,7 @@ function parentOf (object, path) {
 
 /** An app whose requests may wait at a named gate before they act. */
 async function heldServer (store, options = {}) {
-  const gates = new Map()
-  function gate (tag) {
-    if (!gates.has(tag)) {
-      const g = {}
-      g.reached = new Promise((resolve) => { g.arrive = resolve })
-      g.released = new Promise((resolve) => { g.release = resolve })
-      gates.set(tag, g)
-    }
-    return gates.get(tag)
-  }
+  const gate = gates()
 
   const middleware = session({
     secret: 'integrity',
@@ -54,11 +45,7 @@ async function heldServer (store, options = {}) {
     try {
       const { hold, delay, path, value, user } = req.query
       if (delay) await new Promise((resolve) => setTimeout(resolve, Number(delay)))
-      if (hold) {
-        const g = gate(hold)
-        g.arrive()
-        await g.released
-      }
+      if (hold) await holdAt(gate, hold)
       switch (req.path) {
         case '/login':
           req.session.user = user || 'alice'

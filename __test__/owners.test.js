@@ -7,23 +7,14 @@
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('..')
-const { listen, appWith, send, cookiePair, storeCall } = require('./helpers')
+const { listen, appWith, send, cookiePair, storeCall, gates, holdAt } = require('./helpers')
 const { needs } = require('./services')
 const { startCluster } = require('./redis-servers')
 
 const sidOf = (cookie) => decodeURIComponent(cookie.split('=')[1]).slice(2).split('.')[0]
 
 async function app (store) {
-  const gates = new Map()
-  const gate = (tag) => {
-    if (!gates.has(tag)) {
-      const g = {}
-      g.reached = new Promise((resolve) => { g.arrive = resolve })
-      g.released = new Promise((resolve) => { g.release = resolve })
-      gates.set(tag, g)
-    }
-    return gates.get(tag)
-  }
+  const gate = gates()
   const mw = session({
     secret: 'owners',
     resave: false,
@@ -33,11 +24,7 @@ async function app (store) {
   })
   const server = await listen(appWith(mw, async (req, res, next) => {
     try {
-      if (req.query.hold) {
-        const g = gate(req.query.hold)
-        g.arrive()
-        await g.released
-      }
+      if (req.query.hold) await holdAt(gate, req.query.hold)
       if (req.path === '/login') req.session.user = req.query.user
       if (req.path === '/note') req.session.note = req.query.note
       if (req.path === '/others-out') {
