@@ -23,14 +23,14 @@ describe('the change log', () => {
     session.cart.deep.b = 3
     delete session.cart.a
     session.fresh = 'x'
-    assert.deepEqual(tracker.changes, [['n'], ['cart', 'deep', 'b'], ['cart', 'a'], ['fresh']])
+    assert.deepEqual(tracker.changedPaths(), [['n'], ['cart', 'deep', 'b'], ['cart', 'a'], ['fresh']])
   })
 
   it('logs an array as a whole, whatever changes inside it', () => {
     const { tracker, session } = watched({ list: [{ a: 1 }, 2] })
     session.list.push(3)
     session.list[0].a = 5
-    assert.deepEqual(tracker.changes, [['list']])
+    assert.deepEqual(tracker.changedPaths(), [['list']])
   })
 
   it('logs a value it cannot watch as written whole where it was read', () => {
@@ -38,16 +38,26 @@ describe('the change log', () => {
     session.box.when = new Date(0)
     const when = session.box.when
     assert.ok(when instanceof Date)
-    assert.deepEqual(tracker.changes, [['box', 'when']])
+    assert.deepEqual(tracker.changedPaths(), [['box', 'when']])
+  })
+
+  it('stays as long as the distinct paths when the app writes in a loop', () => {
+    const { tracker, session } = watched({ n: 0, o: {} })
+    for (let i = 0; i < 5000; i++) {
+      session.n = i
+      session.o['k' + (i % 3)] = i
+    }
+    assert.deepEqual(tracker.changedPaths(), [['n'], ['o', 'k0'], ['o', 'k1'], ['o', 'k2']])
+    assert.ok(tracker.changedKeys.length <= 1025, `log of ${tracker.changedKeys.length}`)
   })
 
   it('starts again for a new session and after a save', () => {
     const { tracker, session } = watched({ n: 0 })
     session.n = 1
     tracker.clearChanges()
-    assert.deepEqual(tracker.changes, [])
+    assert.deepEqual(tracker.changedPaths(), [])
     session.n = 2
-    assert.deepEqual(tracker.changes, [['n']])
+    assert.deepEqual(tracker.changedPaths(), [['n']])
   })
 })
 

@@ -187,7 +187,7 @@ function write (id, commits, json, condition, expected, done, merges = 0) {
 // `stored` (JSON) with each commit's changes applied, in order.
 function mergeAll (stored, commits) {
   const session = JSON.parse(stored)
-  for (const commit of commits) applyChanges(session, commit.target, commit.state.tracker.changes)
+  for (const commit of commits) applyChanges(session, commit.target, commit.state.tracker.changedPaths())
   return JSON.stringify(session)
 }
 

@@ -6,7 +6,7 @@
 //
 // - Watchers (watchers.js). `req.session` is a Proxy, and so is every plain
 //   object or array read from it. Each write or delete bumps the tracker's
-//   `generation` and is logged at its path (`changes`). A value the Proxy
+//   `generation` and is logged at its path (changedPaths()). A value the Proxy
 //   cannot watch makes the session `untrackable` and is logged as written
 //   whole where it sits: an object handed in by the app (the app keeps a
 //   reference) or one that is not plain data (a Date, a Map, a class instance).
@@ -55,9 +55,6 @@ function jsonForStore (session) {
   return json !== undefined ? json : sessionJson.serializeSession(session).json
 }
 
-// What a watcher of an array logs under: the array as a whole.
-const kWhole = Symbol('whole')
-
 // The data of a session that holds nothing but its cookie.
 const EMPTY_DATA = '}'
 
@@ -74,6 +71,9 @@ class Snapshot {
 }
 
 const COOKIE_FIRST = '{"cookie":'
+
+// Past this many logged writes, repeats are dropped from the log.
+const MAX_LOG_BEFORE_COMPACTING = 1024
 
 // A snapshot's data, from its stored text the first time it is asked for. Text
 // that does not split there (never JSON.stringify's) leaves it undefined, which
@@ -99,10 +99,10 @@ class SessionTracker {
     // The latest session made for the request: its Proxy and what it wraps.
     this.current = undefined
     this.currentTarget = undefined
-    // Paths (arrays of keys) written or deleted since the session was loaded
-    // or last saved, each once per epoch (a new session or a save starts one).
-    this.changes = []
-    this.logEpoch = 0
+    // What was written or deleted since the session was loaded or last saved,
+    // as (watcher, key) pairs: the paths are made only if a save must merge.
+    this.changedWatchers = []
+    this.changedKeys = []
     // A snapshot whose data is made just before the first change.
     this.pending = null
     this.original = null
@@ -134,8 +134,7 @@ class SessionTracker {
     this.current = proxy
     this.currentTarget = session
     // What a commit re-applies is relative to this session.
-    this.changes = []
-    this.logEpoch++
+    this.forgetChanges()
     return proxy
   }
 
@@ -178,20 +177,47 @@ class SessionTracker {
     if (watcher) this.log(watcher, key)
   }
 
-  // Logs the path once per save, however often the app writes there.
   log (watcher, key) {
     // Symbols are not data: JSON leaves them out.
     if (typeof key === 'symbol') return
-    const whole = watcher.wholeOwner !== null
-    const owner = whole ? watcher.wholeOwner : watcher
-    const loggedKey = whole ? kWhole : key
-    if (owner.logEpoch !== this.logEpoch) {
-      owner.logEpoch = this.logEpoch
-      owner.logged = new Set()
+    this.changedWatchers.push(watcher)
+    this.changedKeys.push(key)
+    // An app that writes in a loop: keep the log as long as its distinct paths.
+    if (this.changedKeys.length > MAX_LOG_BEFORE_COMPACTING) this.compactChanges()
+  }
+
+  /** The paths (arrays of keys) written or deleted, each once, in first-write order. */
+  changedPaths () {
+    const seen = new Set()
+    const paths = []
+    for (let i = 0; i < this.changedKeys.length; i++) {
+      const path = this.changedWatchers[i].pathOf(this.changedKeys[i])
+      const key = path.join('\0')
+      if (seen.has(key)) continue
+      seen.add(key)
+      paths.push(path)
     }
-    if (owner.logged.has(loggedKey)) return
-    owner.logged.add(loggedKey)
-    this.changes.push(watcher.pathOf(key))
+    return paths
+  }
+
+  compactChanges () {
+    const watchers = []
+    const keys = []
+    const seen = new Set()
+    for (let i = 0; i < this.changedKeys.length; i++) {
+      const key = this.changedWatchers[i].pathOf(this.changedKeys[i]).join('\0')
+      if (seen.has(key)) continue
+      seen.add(key)
+      watchers.push(this.changedWatchers[i])
+      keys.push(this.changedKeys[i])
+    }
+    this.changedWatchers = watchers
+    this.changedKeys = keys
+  }
+
+  forgetChanges () {
+    this.changedWatchers = []
+    this.changedKeys = []
   }
 
   /** A snapshot of the session as it is now, its data made when first needed. */
@@ -244,9 +270,7 @@ class SessionTracker {
    * what changes after it. Values the app still holds unseen stay logged.
    */
   clearChanges () {
-    if (this.untrackable) return
-    this.changes = []
-    this.logEpoch++
+    if (!this.untrackable) this.forgetChanges()
   }
 
   /** Records `session` as saved and runs `write`, which reaches a store's `set`. */

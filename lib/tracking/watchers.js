@@ -24,11 +24,8 @@ class NestedWatcher {
     this.key = key
     // Writes inside an array, or inside anything in one, change the outermost array.
     this.wholeOwner = parent !== null && parent.wholeOwner !== null ? parent.wholeOwner : isArray ? this : null
-    // Made on the first write: a request that only reads builds no paths.
+    // Made when a merge asks: a request that only reads builds no paths.
     this.cachedPath = undefined
-    // Which keys the tracker has logged here, for its current epoch.
-    this.logEpoch = -1
-    this.logged = null
   }
 
   /** The keys from the session to the watched value. */
