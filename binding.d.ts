@@ -78,22 +78,33 @@ export declare function memoryClear(store: Store): void
 
 export declare function memoryDestroy(store: Store, sid: string): void
 
+/**
+ * The session's JSON, or null. The version of the write that made it is kept
+ * for `memoryLastVersion`, so that a load stays one call with one result.
+ */
 export declare function memoryGet(store: Store, sid: string, now: number): string | null
+
+/**
+ * The version of the session the last `memoryGet` returned (0: none): what a
+ * conditional save expects to find.
+ */
+export declare function memoryLastVersion(): number
 
 export declare function memoryLength(store: Store, now: number): number
 
 /**
- * Moves a session to a new ID in one step: true when moved, null when the
- * old one is gone, else the JSON stored under the new ID.
+ * Moves a session to a new ID in one step: its new version when moved, null
+ * when the old one is gone, else the JSON stored under the new ID.
  */
-export declare function memoryRotate(store: Store, oldSid: string, newSid: string, json: string, expires: number, now: number): boolean | string | null
+export declare function memoryRotate(store: Store, oldSid: string, newSid: string, json: string, expires: number, now: number): number | string | null
 
 /**
  * A conditional set: `condition` 0 always, 1 if absent, 2 if present, 3 if
- * the stored JSON is `expected` (lib/stores/protocol.js). Returns true when
- * written, null when there was no session to write over, else the stored JSON.
+ * the stored session is `expected`: a version (`memoryLastVersion`) or a text
+ * (lib/stores/protocol.js). Returns the new version when written, null when
+ * there was no session to write over, else the stored JSON.
  */
-export declare function memorySave(store: Store, sid: string, json: string, expires: number, now: number, condition: number, expected?: string | undefined | null): boolean | string | null
+export declare function memorySave(store: Store, sid: string, json: string, expires: number, now: number, condition: number, expected?: number | string | undefined | null): number | string | null
 
 /** `expires`: when the session expires (ms since the epoch), `NaN` for never. */
 export declare function memorySet(store: Store, sid: string, json: string, expires: number): void

@@ -847,6 +847,7 @@ module.exports.memoryAllJson = nativeBinding.memoryAllJson
 module.exports.memoryClear = nativeBinding.memoryClear
 module.exports.memoryDestroy = nativeBinding.memoryDestroy
 module.exports.memoryGet = nativeBinding.memoryGet
+module.exports.memoryLastVersion = nativeBinding.memoryLastVersion
 module.exports.memoryLength = nativeBinding.memoryLength
 module.exports.memoryRotate = nativeBinding.memoryRotate
 module.exports.memorySave = nativeBinding.memorySave

@@ -72,16 +72,21 @@ class NativeMemoryStore {
     return binding.memoryGet(this.handle, sid, now)
   }
 
+  /** The version of the session the last `get` returned (0: none). */
+  lastVersion () {
+    return binding.memoryLastVersion()
+  }
+
   set (sid, json, expires) {
     return binding.memorySet(this.handle, sid, json, expires)
   }
 
-  /** A conditional set (lib/stores/protocol.js): true, null or the stored JSON. */
+  /** A conditional set (lib/stores/protocol.js): the new version, null or the stored JSON. */
   save (sid, json, expires, now, condition, expected) {
     return binding.memorySave(this.handle, sid, json, expires, now, condition, expected)
   }
 
-  /** Moves a session to a new ID in one step: true, null or the JSON under `newSid`. */
+  /** Moves a session to a new ID in one step: its new version, null or the JSON under `newSid`. */
   rotate (oldSid, newSid, json, expires, now) {
     return binding.memoryRotate(this.handle, oldSid, newSid, json, expires, now)
   }

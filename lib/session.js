@@ -90,6 +90,7 @@ defineMethod(Session.prototype, 'reload', function reload (fn) {
       if (tracker) {
         tracker.storedId = id
         tracker.storedJson = undefined
+        tracker.storedVersion = undefined
       }
       callback()
     })

@@ -24,7 +24,7 @@ function loadSession (state) {
   debug('fetching %s', req.sessionID)
 
   const settings = state.settings
-  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json) {
+  settings.storeAccess.load(req.sessionID, function loaded (err, stored, json, version) {
     if (err) {
       debug('error %s', describeError(err))
       next(err)
@@ -52,7 +52,7 @@ function loadSession (state) {
       } else {
         debug('session found')
         settings.metrics.loaded++
-        inflate(state, stored, json)
+        inflate(state, stored, json, version)
       }
     } catch (e) {
       next(e)
@@ -122,7 +122,7 @@ function describeError (err) {
 // `json`: the stored text, when the session came through the native-store
 // protocol: a save is then conditional on it, and a touch may patch the
 // expiry of the cookie the store holds.
-function inflate (state, stored, json) {
+function inflate (state, stored, json, version) {
   const req = state.req
   const tracker = state.tracker
   const storedCookie = stored.cookie
@@ -132,6 +132,7 @@ function inflate (state, stored, json) {
   state.originalId = req.sessionID
   tracker.storedId = req.sessionID
   tracker.storedJson = json
+  tracker.storedVersion = version
   const native = json !== undefined
   tracker.original = native
     ? tracker.storedSnapshot(json, storedCookie)

@@ -105,7 +105,9 @@ function saveAlone (id, commit, done) {
   }
   const condition = conditionFor(state, id)
   if (condition === SAVE_IF_UNCHANGED) {
-    write(id, [commit], json, condition, tracker.storedJson, done)
+    // A version, where the store gave one, is cheaper to check than the text.
+    const expected = tracker.storedVersion !== undefined ? tracker.storedVersion : tracker.storedJson
+    write(id, [commit], json, condition, expected, done)
     return
   }
   write(id, [commit], json, condition, undefined, done)
@@ -135,12 +137,13 @@ function write (id, commits, json, condition, expected, done, merges = 0) {
       return
     }
 
-    if (outcome === true) {
+    if (outcome === true || typeof outcome === 'number') {
       settings.commits.wrote(id, json)
       for (const commit of commits) {
         const tracker = commit.state.tracker
         tracker.storedId = id
         tracker.storedJson = json
+        tracker.storedVersion = typeof outcome === 'number' ? outcome : undefined
         tracker.clearChanges()
         settings.metrics[commit.counter]++
         if (merges > 0 || commits.length > 1) settings.metrics.merged++
@@ -202,12 +205,13 @@ function rotate (id, commit, done) {
   const oldId = tracker.rotateFrom
   const settings = state.settings
   settings.storeAccess.rotate(oldId, id, target, json, function rotated (err, outcome) {
-    if (!err && outcome === true) {
+    if (!err && (outcome === true || typeof outcome === 'number')) {
       settings.metrics.saved++
       settings.commits.wrote(id, json)
       tracker.rotateFrom = undefined
       tracker.storedId = id
       tracker.storedJson = json
+      tracker.storedVersion = typeof outcome === 'number' ? outcome : undefined
       tracker.clearChanges()
     } else if (!err && outcome === null) {
       debug('session %s left the store while this request ran: not moved to %s', oldId, id)

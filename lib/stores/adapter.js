@@ -29,22 +29,23 @@ class StoreAdapter {
   }
 
   /**
-   * `callback(err, session, json)`: the stored session as data (no session:
-   * undefined), and its JSON text when it came through the protocol.
+   * `callback(err, session, json, version)`: the stored session as data (no
+   * session: undefined), and its JSON text (and version, from a store that
+   * gives them) when it came through the protocol.
    */
   load (id, callback) {
     const metrics = this.metrics
     const started = Metrics.now()
-    const loaded = function loaded (err, session, json) {
+    const loaded = function loaded (err, session, json, version) {
       metrics.storeCallEnded('get', started, err)
-      callback(err, session, json)
+      callback(err, session, json, version)
     }
     this.loadUntimed(id, loaded)
   }
 
   loadUntimed (id, callback) {
     if (this.usesProtocolFor('get')) {
-      this.protocol.load(this.store, id, function loaded (err, json) {
+      this.protocol.load(this.store, id, function loaded (err, json, version) {
         if (err) {
           callback(err)
           return
@@ -56,7 +57,7 @@ class StoreAdapter {
           callback(parseError)
           return
         }
-        callback(null, session, json === null ? undefined : json)
+        callback(null, session, json === null ? undefined : json, version)
       })
       return
     }

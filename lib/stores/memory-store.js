@@ -224,14 +224,15 @@ const nativeProtocol = {
     'processes. Use a shared store (such as RedisStore) to run more than one.',
 
   load (store, sessionId, callback) {
+    const sessions = store[kNativeSessions]
     let json
     try {
-      json = store[kNativeSessions].get(sessionId, Date.now())
+      json = sessions.get(sessionId, Date.now())
     } catch (err) {
       callback(err)
       return
     }
-    callback(null, json)
+    callback(null, json, json === null ? undefined : sessions.lastVersion())
   },
 
   save (store, sessionId, session, json, condition, expected, callback) {

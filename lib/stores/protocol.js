@@ -7,16 +7,18 @@
 // A store speaks it by having, under `kStoreProtocol` (usually on its
 // prototype), an object with:
 //
-//   load(store, id, callback)                  callback(err, json | null)
+//   load(store, id, callback)                  callback(err, json | null, version):
+//                                              `version`, optional, a number that
+//                                              stands for the text in `expected`
 //   save(store, id, session, json, condition, expected, callback)
 //                                              write `json`, the session's JSON
 //                                              text (`session` gives its expiry),
 //                                              if the stored session meets
 //                                              `condition` (below); callback(err,
-//                                              outcome): true when written, null
-//                                              when there was no session (or one
-//                                              where none may be), else the JSON
-//                                              stored now
+//                                              outcome): true when written (or the
+//                                              new version, for a store that gives
+//                                              them), null when there was no
+//                                              session, else the JSON stored now
 //   touch(store, id, session, storedCookie, callback)
 //                                              callback(err): move the expiry;
 //                                              `storedCookie` is the cookie as
@@ -54,6 +56,6 @@ const kStoreProtocol = Symbol.for('express-session-rs.store-protocol')
 const SAVE_ALWAYS = 0 // nothing: express-session's unconditional set
 const SAVE_IF_ABSENT = 1 // no session has the ID
 const SAVE_IF_PRESENT = 2 // a session has the ID, whatever it holds
-const SAVE_IF_UNCHANGED = 3 // the session's JSON text is `expected`
+const SAVE_IF_UNCHANGED = 3 // the session is `expected`: its version, or its JSON text
 
 module.exports = { kStoreProtocol, SAVE_ALWAYS, SAVE_IF_ABSENT, SAVE_IF_PRESENT, SAVE_IF_UNCHANGED }

@@ -112,6 +112,8 @@ class SessionTracker {
     // (lib/middleware/save.js); and the request whose session this is.
     this.storedId = undefined
     this.storedJson = undefined
+    // The version a store gave with storedJson, which a save then expects.
+    this.storedVersion = undefined
     // The stored session's cookie as the store gave it (any store), for touchAfter.
     this.loadedCookie = undefined
     // The ID a regenerate that kept the data replaces, until the new one is saved.

@@ -4,9 +4,11 @@ use napi::bindgen_prelude::{Either, External};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
-use crate::memory::store::{release_freed_memory, to_millis, SessionMap};
+use crate::memory::store::{release_freed_memory, to_millis, Expected, SessionMap};
 
 /// The native memory store's data, held by JS as an `External` (lib/native.js
 /// wraps the `memory*` functions in a class, and lib/memory.js gives that
@@ -21,10 +23,27 @@ pub fn create_memory_store(max: Option<u32>) -> Result<Store> {
     guarded(|| Ok(External::new(SessionMap::new(max.map(|m| m as usize)))))
 }
 
+/// The session's JSON, or null. The version of the write that made it is kept
+/// for `memoryLastVersion`, so that a load stays one call with one result.
 #[napi]
 pub fn memory_get(store: &mut Store, sid: String, now: f64) -> Result<Option<String>> {
-    guarded(|| Ok(store.get(&sid, to_millis(now).unwrap_or(i64::MIN))))
+    guarded(|| {
+        let found = store.get_versioned(&sid, to_millis(now).unwrap_or(i64::MIN));
+        let version = found.as_ref().map_or(0, |(_, version)| *version);
+        LAST_VERSION.store(version, Ordering::Relaxed);
+        Ok(found.map(|(json, _)| json))
+    })
 }
+
+/// The version of the session the last `memoryGet` returned (0: none): what a
+/// conditional save expects to find.
+#[napi]
+pub fn memory_last_version() -> f64 {
+    LAST_VERSION.load(Ordering::Relaxed) as f64
+}
+
+// Only the JS thread calls into the memory store.
+static LAST_VERSION: AtomicU64 = AtomicU64::new(0);
 
 /// `expires`: when the session expires (ms since the epoch), `NaN` for never.
 #[napi]
@@ -36,8 +55,9 @@ pub fn memory_set(store: &mut Store, sid: String, json: String, expires: f64) ->
 }
 
 /// A conditional set: `condition` 0 always, 1 if absent, 2 if present, 3 if
-/// the stored JSON is `expected` (lib/stores/protocol.js). Returns true when
-/// written, null when there was no session to write over, else the stored JSON.
+/// the stored session is `expected`: a version (`memoryLastVersion`) or a text
+/// (lib/stores/protocol.js). Returns the new version when written, null when
+/// there was no session to write over, else the stored JSON.
 #[napi]
 pub fn memory_save(
     store: &mut Store,
@@ -46,33 +66,33 @@ pub fn memory_save(
     expires: f64,
     now: f64,
     condition: u32,
-    expected: Option<String>,
-) -> Result<Option<Either<bool, String>>> {
+    expected: Option<Either<f64, String>>,
+) -> Result<Option<Either<f64, String>>> {
     guarded(|| {
-        let condition = SaveCondition::from_code(condition, expected.as_deref())
+        let expected = match &expected {
+            Some(Either::A(version)) => Some(Expected::Version(*version as u64)),
+            Some(Either::B(text)) => Some(Expected::Text(text)),
+            None => None,
+        };
+        let condition = SaveCondition::from_code(condition, expected)
             .ok_or_else(|| invalid_arg("unknown save condition"))?;
         let now = to_millis(now).unwrap_or(i64::MIN);
-        Ok(js_outcome(store.save(
-            &sid,
-            &json,
-            to_millis(expires),
-            now,
-            condition,
-        )))
+        let outcome = store.save(&sid, &json, to_millis(expires), now, condition);
+        Ok(js_outcome(store, &sid, outcome))
     })
 }
 
-/// lib/stores/protocol.js's outcome: true, null, or the stored JSON.
-fn js_outcome(outcome: SaveOutcome) -> Option<Either<bool, String>> {
+/// lib/stores/protocol.js's outcome: the new version, null, or the stored JSON.
+fn js_outcome(store: &Store, sid: &str, outcome: SaveOutcome) -> Option<Either<f64, String>> {
     match outcome {
-        SaveOutcome::Saved => Some(Either::A(true)),
+        SaveOutcome::Saved => Some(Either::A(store.version_of(sid).unwrap_or(0) as f64)),
         SaveOutcome::Missing => None,
         SaveOutcome::Differs(current) => Some(Either::B(current)),
     }
 }
 
-/// Moves a session to a new ID in one step: true when moved, null when the
-/// old one is gone, else the JSON stored under the new ID.
+/// Moves a session to a new ID in one step: its new version when moved, null
+/// when the old one is gone, else the JSON stored under the new ID.
 #[napi]
 pub fn memory_rotate(
     store: &mut Store,
@@ -81,11 +101,11 @@ pub fn memory_rotate(
     json: String,
     expires: f64,
     now: f64,
-) -> Result<Option<Either<bool, String>>> {
+) -> Result<Option<Either<f64, String>>> {
     guarded(|| {
         let now = to_millis(now).unwrap_or(i64::MIN);
         let outcome = store.rotate(&old_sid, &new_sid, &json, to_millis(expires), now);
-        Ok(js_outcome(outcome))
+        Ok(js_outcome(store, &new_sid, outcome))
     })
 }
 

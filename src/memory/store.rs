@@ -34,6 +34,17 @@ struct Slot {
     /// touch that only pushes the expiry later leaves the filing where it is:
     /// the sweep re-files it when it gets there, so each slot is filed once.
     filed: i64,
+    /// Which write made the record: unique in the map, so that a session
+    /// destroyed and made again under its ID never has a version seen before.
+    version: u64,
+}
+
+/// What a conditional save expects the stored session to be: the version a
+/// load gave, or (after a conflict) the text the store answered with.
+#[derive(Clone, Copy, Debug)]
+pub enum Expected<'a> {
+    Version(u64),
+    Text(&'a str),
 }
 
 /// Write order for `max`: slot numbers with the write that put them there;
@@ -56,6 +67,8 @@ pub struct SessionMap {
     by_expiry: BTreeMap<i64, Vec<u32>>,
     eviction: Option<Eviction>,
     live: usize,
+    /// The version the last write gave (see `Slot::version`).
+    writes: u64,
 }
 
 /// Asks the allocator to hand freed pages back to the OS. glibc keeps the memory
@@ -100,15 +113,31 @@ impl SessionMap {
                 writes: 0,
             }),
             live: 0,
+            writes: 0,
         }
     }
 
     /// The session's JSON unless it is missing or expired (an expired one is dropped).
     pub fn get(&mut self, sid: &str, now: i64) -> Option<String> {
+        self.get_versioned(sid, now).map(|(json, _)| json)
+    }
+
+    /// The session's JSON and the version of the write that made it.
+    pub fn get_versioned(&mut self, sid: &str, now: i64) -> Option<(String, u64)> {
         let slot = self.live_slot(sid, now)?;
-        Some(record::json(
-            self.records.get(self.slots[slot as usize].place),
-        ))
+        let slot = &self.slots[slot as usize];
+        Some((record::json(self.records.get(slot.place)), slot.version))
+    }
+
+    /// The version of the stored session `sid`, if any (expired or not).
+    pub fn version_of(&self, sid: &str) -> Option<u64> {
+        self.find(sid.as_bytes())
+            .map(|slot| self.slots[slot as usize].version)
+    }
+
+    fn new_version(&mut self, slot: u32) {
+        self.writes += 1;
+        self.slots[slot as usize].version = self.writes;
     }
 
     pub fn set(&mut self, sid: &str, json: &str, expires: Option<i64>) {
@@ -126,6 +155,7 @@ impl SessionMap {
         };
         self.scratch = record;
         self.set_expiry(slot, expires);
+        self.new_version(slot);
         if let Some(eviction) = &mut self.eviction {
             eviction.writes += 1;
             eviction.written[slot as usize] = eviction.writes;
@@ -142,7 +172,7 @@ impl SessionMap {
         json: &str,
         expires: Option<i64>,
         now: i64,
-        condition: SaveCondition<&str>,
+        condition: SaveCondition<Expected>,
     ) -> SaveOutcome {
         let live = self.live_slot(sid, now);
         let stored =
@@ -157,9 +187,14 @@ impl SessionMap {
                 return SaveOutcome::Missing
             }
             (SaveCondition::IfPresent, Some(_)) => {}
-            (SaveCondition::IfUnchanged(expected), Some(slot)) => {
+            (SaveCondition::IfUnchanged(Expected::Version(version)), Some(slot)) => {
+                if self.slots[slot as usize].version != version {
+                    return SaveOutcome::Differs(stored(self, slot));
+                }
+            }
+            (SaveCondition::IfUnchanged(Expected::Text(expected)), Some(slot)) => {
                 let current = stored(self, slot);
-                if current != *expected {
+                if current != expected {
                     return SaveOutcome::Differs(current);
                 }
             }
@@ -205,6 +240,7 @@ impl SessionMap {
         if touched {
             self.replace_record(slot, &record);
             self.set_expiry(slot, expires.unwrap_or(NEVER));
+            self.new_version(slot);
         }
         self.scratch = record;
         touched
@@ -222,6 +258,7 @@ impl SessionMap {
             return false;
         }
         self.set_expiry(slot, expires);
+        self.new_version(slot);
         true
     }
 
@@ -355,6 +392,7 @@ impl SessionMap {
             place: Place::NONE,
             expires: NEVER,
             filed: UNFILED,
+            version: 0,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -521,7 +559,13 @@ mod tests {
             SaveOutcome::Missing
         );
         assert_eq!(
-            map.save("a", v1, None, NOW, SaveCondition::IfUnchanged(v1)),
+            map.save(
+                "a",
+                v1,
+                None,
+                NOW,
+                SaveCondition::IfUnchanged(Expected::Text(v1))
+            ),
             SaveOutcome::Missing
         );
         assert_eq!(map.get("a", NOW), None, "nothing created by a failed save");
@@ -534,11 +578,23 @@ mod tests {
             SaveOutcome::Differs(v1.into())
         );
         assert_eq!(
-            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v3)),
+            map.save(
+                "a",
+                v2,
+                None,
+                NOW,
+                SaveCondition::IfUnchanged(Expected::Text(v3))
+            ),
             SaveOutcome::Differs(v1.into())
         );
         assert_eq!(
-            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v1)),
+            map.save(
+                "a",
+                v2,
+                None,
+                NOW,
+                SaveCondition::IfUnchanged(Expected::Text(v1))
+            ),
             SaveOutcome::Saved
         );
         assert_eq!(
@@ -548,7 +604,13 @@ mod tests {
         assert_eq!(map.get("a", NOW).as_deref(), Some(v3));
         map.destroy("a");
         assert_eq!(
-            map.save("a", v2, None, NOW, SaveCondition::IfUnchanged(v3)),
+            map.save(
+                "a",
+                v2,
+                None,
+                NOW,
+                SaveCondition::IfUnchanged(Expected::Text(v3))
+            ),
             SaveOutcome::Missing
         );
         assert_eq!(
@@ -583,12 +645,50 @@ mod tests {
     }
 
     #[test]
+    fn a_save_can_expect_the_version_a_load_gave() {
+        let mut map = SessionMap::new(None);
+        let v1 = r#"{"cookie":{},"n":1}"#;
+        map.set("a", v1, None);
+        let (_, loaded) = map.get_versioned("a", NOW).unwrap();
+        assert!(map.touch("a", r#"{"path":"/"}"#, None, NOW));
+        let (touched_json, touched) = map.get_versioned("a", NOW).unwrap();
+        assert_ne!(touched, loaded, "a touch is a write");
+        let expect = |version| SaveCondition::IfUnchanged(Expected::Version(version));
+        assert_eq!(
+            map.save("a", v1, None, NOW, expect(loaded)),
+            SaveOutcome::Differs(touched_json)
+        );
+        assert_eq!(
+            map.save("a", v1, None, NOW, expect(touched)),
+            SaveOutcome::Saved
+        );
+        let saved = map.version_of("a").unwrap();
+        map.destroy("a");
+        map.set("a", v1, None);
+        assert_ne!(
+            map.version_of("a"),
+            Some(saved),
+            "made again: a version never seen"
+        );
+        assert_eq!(
+            map.save("a", v1, None, NOW, expect(saved)),
+            SaveOutcome::Differs(v1.into())
+        );
+    }
+
+    #[test]
     fn an_expired_session_counts_as_missing() {
         let mut map = SessionMap::new(None);
         let v1 = r#"{"cookie":{},"n":1}"#;
         map.set("a", v1, Some(NOW));
         assert_eq!(
-            map.save("a", v1, Some(NOW + 5), NOW, SaveCondition::IfUnchanged(v1)),
+            map.save(
+                "a",
+                v1,
+                Some(NOW + 5),
+                NOW,
+                SaveCondition::IfUnchanged(Expected::Text(v1))
+            ),
             SaveOutcome::Missing
         );
         assert_eq!(
