@@ -18,6 +18,11 @@ it('sample apps type-check against index.d.ts under both module names', () => {
   assert.equal(run.status, 0, run.stdout + run.stderr)
 })
 
+it('the same apps type-check with @types/express 5', () => {
+  const run = compile('tsconfig.express5.json')
+  assert.equal(run.status, 0, run.stdout + run.stderr)
+})
+
 // So the app above is one @types/express-session accepts: what it checks is
 // that such an app compiles unchanged against these types.
 it('the app written for @types/express-session type-checks against @types/express-session itself', () => {
