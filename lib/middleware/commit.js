@@ -178,7 +178,7 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
       }
       // Loaded through the protocol and not replaced since: the store may
       // patch only the expiry of the cookie it holds.
-      const storedCookie = sess === tracker.loadedNatively ? tracker.original.storedCookie : undefined
+      const storedCookie = sess === tracker.loadedNatively ? tracker.loadedCookie : undefined
       // Keeps the owner index alive as long as the session.
       if (settings.userOf !== undefined && storeAccess.usesProtocolFor('touch')) {
         try {

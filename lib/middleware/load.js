@@ -125,8 +125,7 @@ function describeError (err) {
 function inflate (state, stored, json, version) {
   const req = state.req
   const tracker = state.tracker
-  const storedCookie = stored.cookie
-  tracker.loadedCookie = storedCookie
+  tracker.loadedCookie = stored.cookie
   makingSession(req, tracker, () => state.settings.store.createSession(req, stored))
   watchForeignSession(state)
   state.originalId = req.sessionID
@@ -134,9 +133,7 @@ function inflate (state, stored, json, version) {
   tracker.storedJson = json
   tracker.storedVersion = version
   const native = json !== undefined
-  tracker.original = native
-    ? tracker.storedSnapshot(json, storedCookie)
-    : tracker.snapshot(undefined)
+  tracker.original = native ? tracker.storedSnapshot(json) : tracker.snapshot()
   if (native) tracker.loadedNatively = req.session
 
   if (!state.settings.resave) {

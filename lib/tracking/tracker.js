@@ -59,12 +59,10 @@ function jsonForStore (session) {
 const EMPTY_DATA = '}'
 
 class Snapshot {
-  constructor (generation, data, storedCookie) {
+  constructor (generation, data) {
     this.generation = generation
     // Undefined until needed (see `pending` and storedSnapshot below).
     this.data = data
-    // The cookie as the store held it, parsed, when loaded from a native store.
-    this.storedCookie = storedCookie
     // The stored JSON whose tail is `data`, until that is found.
     this.storedText = undefined
   }
@@ -119,8 +117,8 @@ class SessionTracker {
     // The ID a regenerate that kept the data replaces, until the new one is saved.
     this.rotateFrom = undefined
     this.requestState = null
-    // The session as loaded from a native store, whose stored cookie
-    // `original` keeps, so a touch that moves only the expiry can patch it.
+    // The session as loaded from a native store, whose stored cookie is
+    // `loadedCookie`, so a touch that moves only the expiry can patch it.
     this.loadedNatively = undefined
     this.sessionWatcher = hidesCreation ? new CreationHidingWatcher(this) : new SessionWatcher(this)
     this.nestedProxies = null
@@ -223,9 +221,9 @@ class SessionTracker {
   }
 
   /** A snapshot of the session as it is now, its data made when first needed. */
-  snapshot (storedCookie) {
+  snapshot () {
     this.settlePending()
-    const snapshot = new Snapshot(this.generation, undefined, storedCookie)
+    const snapshot = new Snapshot(this.generation, undefined)
     this.pending = snapshot
     return snapshot
   }
@@ -236,17 +234,17 @@ class SessionTracker {
    * (src/cookie_member.rs), so the session is never serialized as it was.
    * Text that does not start with its cookie gets a snapshot() instead.
    */
-  storedSnapshot (json, storedCookie) {
-    if (!json.startsWith(COOKIE_FIRST)) return this.snapshot(storedCookie)
+  storedSnapshot (json) {
+    if (!json.startsWith(COOKIE_FIRST)) return this.snapshot()
     this.settlePending()
-    const snapshot = new Snapshot(this.generation, undefined, storedCookie)
+    const snapshot = new Snapshot(this.generation, undefined)
     snapshot.storedText = json
     return snapshot
   }
 
   /** A snapshot of a session that holds nothing but its cookie. */
   emptySnapshot () {
-    return new Snapshot(this.generation, EMPTY_DATA, undefined)
+    return new Snapshot(this.generation, EMPTY_DATA)
   }
 
   /** Whether `session` still holds what `snapshot` recorded. */
@@ -263,7 +261,7 @@ class SessionTracker {
   /** Records `session` as saved and returns its JSON for the store. */
   recordSave (session) {
     const { json, data } = this.serialized(session)
-    this.saved = new Snapshot(this.generation, data, undefined)
+    this.saved = new Snapshot(this.generation, data)
     return json
   }
 

@@ -78,14 +78,14 @@ pub fn memory_save(
             .ok_or_else(|| invalid_arg("unknown save condition"))?;
         let now = to_millis(now).unwrap_or(i64::MIN);
         let outcome = store.save(&sid, &json, to_millis(expires), now, condition);
-        Ok(js_outcome(store, &sid, outcome))
+        Ok(js_outcome(store, outcome))
     })
 }
 
 /// lib/stores/protocol.js's outcome: the new version, null, or the stored JSON.
-fn js_outcome(store: &Store, sid: &str, outcome: SaveOutcome) -> Option<Either<f64, String>> {
+fn js_outcome(store: &Store, outcome: SaveOutcome) -> Option<Either<f64, String>> {
     match outcome {
-        SaveOutcome::Saved => Some(Either::A(store.version_of(sid).unwrap_or(0) as f64)),
+        SaveOutcome::Saved => Some(Either::A(store.last_version() as f64)),
         SaveOutcome::Missing => None,
         SaveOutcome::Differs(current) => Some(Either::B(current)),
     }
@@ -105,7 +105,7 @@ pub fn memory_rotate(
     guarded(|| {
         let now = to_millis(now).unwrap_or(i64::MIN);
         let outcome = store.rotate(&old_sid, &new_sid, &json, to_millis(expires), now);
-        Ok(js_outcome(store, &new_sid, outcome))
+        Ok(js_outcome(store, outcome))
     })
 }
 
