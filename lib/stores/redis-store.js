@@ -12,6 +12,7 @@ const native = require('../native')
 const Cookie = require('../cookie')
 const { jsonForStore } = require('../tracking/tracker')
 const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
+const { readOptions } = require('./redis-options')
 
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
@@ -19,20 +20,14 @@ const kQueue = Symbol('express-session-rs.redis-queue')
 // The middleware's userOf, which tells whether an indexed session is still its owner's.
 const kOwnerOf = Symbol('express-session-rs.owner-of')
 
-const defaults = {
-  url: 'redis://127.0.0.1:6379',
-  prefix: 'sess:',
-  ttl: 86400,
-  scanCount: 100,
-  connectTimeout: 5000,
-  commandTimeout: 2000,
-  probeInterval: 1000
-}
-
 /**
- * @param {object} [options]
- * @param {string} [options.url='redis://127.0.0.1:6379']
+ * @param {object} [options] see lib/stores/redis-options.js and the README
+ * @param {string} [options.url='redis://127.0.0.1:6379'] redis://, rediss:// or unix://
  * @param {string[]} [options.cluster] node URLs of a Redis Cluster (instead of `url`)
+ * @param {object} [options.sentinel] `{ nodes, name, username?, password?, tls? }` (instead of `url`)
+ * @param {string} [options.username] ACL user (wins over the URL's)
+ * @param {string} [options.password]
+ * @param {object|boolean} [options.tls] Node's `ca`, `cert`, `key`, `servername`, `rejectUnauthorized`
  * @param {string} [options.prefix='sess:']
  * @param {number|function} [options.ttl=86400] seconds, or a function of the session
  * @param {boolean} [options.disableTouch=false]
@@ -45,21 +40,9 @@ const defaults = {
 function RedisStore (options) {
   if (!(this instanceof RedisStore)) return new RedisStore(options)
   Store.call(this)
-  const opts = { ...defaults, ...dropUndefined(options || {}) }
+  const { opts, native: nativeOptions } = readOptions(options)
 
-  if (opts.cluster !== undefined && !(Array.isArray(opts.cluster) && opts.cluster.length > 0)) {
-    throw new TypeError('cluster option must be a non-empty array of node URLs')
-  }
-  for (const name of ['scanCount', 'connectTimeout', 'commandTimeout', 'probeInterval']) {
-    if (!(Number.isInteger(opts[name]) && opts[name] > 0)) {
-      throw new TypeError(name + ' option must be a positive integer')
-    }
-  }
-  if (typeof opts.ttl !== 'function' && !Number.isFinite(opts.ttl)) {
-    throw new TypeError('ttl option must be a number of seconds or a function')
-  }
-
-  this.prefix = opts.prefix == null ? defaults.prefix : String(opts.prefix)
+  this.prefix = nativeOptions.prefix
   this.ttl = opts.ttl
   this.disableTTL = Boolean(opts.disableTTL)
   this.disableTouch = Boolean(opts.disableTouch)
@@ -69,16 +52,15 @@ function RedisStore (options) {
   // alive), so it closes over the queue alone.
   const queue = new CommandQueue()
   Object.defineProperty(this, kQueue, { value: queue })
-  Object.defineProperty(this, kRedis, {
-    value: new native.NativeRedisStore({
-      url: String(opts.url),
-      cluster: opts.cluster && opts.cluster.map(String),
-      prefix: this.prefix,
-      scanCount: opts.scanCount,
-      connectTimeout: opts.connectTimeout,
-      commandTimeout: opts.commandTimeout
-    }, queue.deliver.bind(queue))
-  })
+  let redis
+  try {
+    redis = new native.NativeRedisStore(nativeOptions, queue.deliver.bind(queue))
+  } catch (err) {
+    // What the native side could not read (URL, TLS material) is the caller's.
+    if (err.code === 'InvalidArg') throw new TypeError('RedisStore: ' + err.message)
+    throw err
+  }
+  Object.defineProperty(this, kRedis, { value: redis })
   Object.defineProperty(this, kHealth, {
     value: { down: false, checking: false, closed: false, timer: null, interval: opts.probeInterval }
   })
@@ -467,10 +449,6 @@ function probe (store) {
   }, () => {
     health.checking = false
   })
-}
-
-function dropUndefined (object) {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined))
 }
 
 module.exports = RedisStore

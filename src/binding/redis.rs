@@ -16,20 +16,120 @@ use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
+use crate::redis::config::{endpoint, tls_of, ClusterNodes, Credentials, RedisConfig, Target};
 use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
-use crate::redis::store::{expected_digest, ttl_seconds, RedisConfig, RedisStore};
+use crate::redis::store::{expected_digest, ttl_seconds, RedisStore};
+use crate::redis::tls::TlsOptions;
 
-/// Options of the native Redis store; the JS `RedisStore` fills in defaults.
+/// Options of the native Redis store; the JS `RedisStore` checks them and
+/// fills in defaults. One of `url`, `cluster` and `sentinel` is given.
 #[napi(object, object_to_js = false)]
 pub struct RedisStoreOptions {
-    pub url: String,
+    pub url: Option<String>,
     pub cluster: Option<Vec<String>>,
+    pub sentinel: Option<RedisSentinelOptions>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<RedisTlsOptions>,
     pub prefix: String,
     pub scan_count: u32,
     /// Milliseconds.
     pub connect_timeout: u32,
     /// Milliseconds.
     pub command_timeout: u32,
+}
+
+/// Node's TLS option names, PEM as text (JS turns Buffers into text).
+#[napi(object, object_to_js = false)]
+pub struct RedisTlsOptions {
+    pub ca: Option<Vec<String>>,
+    pub cert: Option<String>,
+    pub key: Option<String>,
+    pub servername: Option<String>,
+    pub reject_unauthorized: Option<bool>,
+}
+
+/// The Sentinels (`nodes`, URLs) that watch the master `name`; `username`,
+/// `password` and `tls` are the Sentinels' own.
+#[napi(object, object_to_js = false)]
+pub struct RedisSentinelOptions {
+    pub nodes: Vec<String>,
+    pub name: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub tls: Option<RedisTlsOptions>,
+}
+
+impl From<RedisTlsOptions> for TlsOptions {
+    fn from(options: RedisTlsOptions) -> Self {
+        TlsOptions {
+            ca: options.ca.unwrap_or_default(),
+            cert: options.cert,
+            key: options.key,
+            servername: options.servername,
+            reject_unauthorized: options.reject_unauthorized.unwrap_or(true),
+        }
+    }
+}
+
+/// Where to connect, read from the options; the message of an error says what
+/// is wrong with them.
+fn target_of(options: &mut RedisStoreOptions) -> std::result::Result<Target, String> {
+    let credentials = Credentials {
+        username: options.username.take(),
+        password: options.password.take(),
+    };
+    let tls = tls_of(options.tls.take().map(TlsOptions::from))?;
+    if let Some(nodes) = options.cluster.take() {
+        if tls
+            .as_ref()
+            .is_some_and(|tls| tls.options.servername.is_some())
+        {
+            return Err(
+                "tls.servername does not apply to a Cluster, whose nodes have names of their own"
+                    .into(),
+            );
+        }
+        // Each URL must read; the Cluster client takes them as they are.
+        for url in &nodes {
+            endpoint(url, &credentials, tls.as_ref())?;
+        }
+        return Ok(Target::Cluster(ClusterNodes {
+            urls: nodes,
+            tls,
+            username: credentials.username,
+            password: credentials.password,
+        }));
+    }
+    if let Some(sentinel) = options.sentinel.take() {
+        let sentinel_credentials = Credentials {
+            username: sentinel.username,
+            password: sentinel.password,
+        };
+        let sentinel_tls = tls_of(sentinel.tls.map(TlsOptions::from))?;
+        let sentinels = sentinel
+            .nodes
+            .iter()
+            .map(|url| endpoint(url, &sentinel_credentials, sentinel_tls.as_ref()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        // The master's handshake and TLS; its address comes from the Sentinels.
+        let scheme = if tls.is_some() { "rediss" } else { "redis" };
+        let master = endpoint(
+            &format!("{scheme}://127.0.0.1/"),
+            &credentials,
+            tls.as_ref(),
+        )?;
+        return Ok(Target::Sentinel {
+            sentinels,
+            name: sentinel.name,
+            master,
+        });
+    }
+    let url = options
+        .url
+        .take()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_string());
+    Ok(Target::Server(endpoint(&url, &credentials, tls.as_ref())?))
 }
 
 #[napi(string_enum = "lowercase")]
@@ -193,7 +293,7 @@ impl NativeRedisStore {
 
 impl NativeRedisStore {
     fn start(
-        options: RedisStoreOptions,
+        mut options: RedisStoreOptions,
         on_replies: Function<'_, Vec<RedisReply>, ()>,
     ) -> Result<Self> {
         if options.connect_timeout == 0 || options.command_timeout == 0 {
@@ -201,6 +301,7 @@ impl NativeRedisStore {
                 "connectTimeout and commandTimeout must be positive",
             ));
         }
+        let target = target_of(&mut options).map_err(|message| invalid_arg(&message))?;
         let mailbox = Arc::new(Mailbox {
             replies: Mutex::new(Vec::new()),
             outstanding: AtomicUsize::new(0),
@@ -220,8 +321,7 @@ impl NativeRedisStore {
         let ready = Arc::new(ready);
 
         let config = RedisConfig {
-            url: options.url,
-            cluster: options.cluster.unwrap_or_default(),
+            target,
             prefix: options.prefix,
             scan_count: options.scan_count.max(1),
             connect_timeout: Duration::from_millis(options.connect_timeout.into()),

@@ -1,36 +1,22 @@
 //! The Redis session store, in connect-redis's data format: key `prefix + sid`,
 //! the session's JSON text as the value (never re-serialized here), `SET ... EX`
 //! with a TTL taken from the cookie, `EXPIRE` for touch and `SCAN` (never `KEYS`)
-//! for listing. One server through the `redis` crate's ConnectionManager, which
-//! reconnects by itself, or a Redis Cluster through its cluster client. Every
-//! wait is bounded by the connect and command timeouts.
+//! for listing. One server (named by a URL or by Sentinels) or a Redis
+//! Cluster, through `link`. Every wait is bounded by the connect and command
+//! timeouts.
 
-use std::time::Duration;
-
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClientBuilder;
-use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Arg, Cmd, FromRedisValue, RedisError, Value};
-use tokio::sync::Mutex;
 
+use super::config::{RedisConfig, Target};
+use super::link::{breaks_connection, remaining, Connection, Link, Live};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
-
-#[derive(Debug, Clone)]
-pub struct RedisConfig {
-    /// `redis://` URL of a single server; ignored when `cluster` is not empty.
-    pub url: String,
-    /// Seed nodes of a Redis Cluster.
-    pub cluster: Vec<String>,
-    pub prefix: String,
-    pub scan_count: u32,
-    pub connect_timeout: Duration,
-    pub command_timeout: Duration,
-}
 
 #[derive(Debug)]
 pub enum StoreError {
     Redis(RedisError),
+    /// No connection could be made (the message says to what, and why).
+    Connect(String),
     Timeout(&'static str),
     Closed,
     Unsupported(&'static str),
@@ -40,6 +26,7 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Redis(error) => write!(f, "Redis error: {error}"),
+            StoreError::Connect(message) => write!(f, "cannot connect to Redis: {message}"),
             StoreError::Timeout(what) => write!(f, "Redis {what} timed out"),
             StoreError::Closed => write!(f, "the Redis store was closed"),
             StoreError::Unsupported(what) => write!(f, "not supported: {what}"),
@@ -55,16 +42,9 @@ impl From<RedisError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Clone)]
-enum Connection {
-    Single(ConnectionManager),
-    Cluster(ClusterConnection),
-}
-
 pub struct RedisStore {
-    config: RedisConfig,
-    /// `None` until the first command connects; `Err` once closed.
-    connection: Mutex<Result<Option<Connection>, ()>>,
+    config: std::sync::Arc<RedisConfig>,
+    link: Link,
 }
 
 /// TTL in seconds, as connect-redis computes it: from the cookie's expiry when
@@ -302,9 +282,10 @@ pub fn cluster_primaries(nodes: &str) -> Vec<(String, u16)> {
 
 impl RedisStore {
     pub fn new(config: RedisConfig) -> Self {
+        let config = std::sync::Arc::new(config);
         RedisStore {
+            link: Link::new(std::sync::Arc::clone(&config)),
             config,
-            connection: Mutex::new(Ok(None)),
         }
     }
 
@@ -314,49 +295,18 @@ impl RedisStore {
 
     /// Drops the connection; later commands fail with `Closed`.
     pub async fn close(&self) {
-        *self.connection.lock().await = Err(());
+        self.link.close();
     }
 
-    async fn connection(&self) -> StoreResult<Connection> {
-        let mut slot = self.connection.lock().await;
-        match &*slot {
-            Err(()) => return Err(StoreError::Closed),
-            Ok(Some(connection)) => return Ok(connection.clone()),
-            Ok(None) => {}
-        }
-        let connection = tokio::time::timeout(self.config.connect_timeout, self.connect())
-            .await
-            .map_err(|_| StoreError::Timeout("connect"))??;
-        *slot = Ok(Some(connection.clone()));
-        Ok(connection)
-    }
-
-    async fn connect(&self) -> StoreResult<Connection> {
-        let config = &self.config;
-        if config.cluster.is_empty() {
-            let client = redis::Client::open(config.url.as_str())?;
-            let manager_config = ConnectionManagerConfig::new()
-                .set_connection_timeout(Some(config.connect_timeout))
-                .set_response_timeout(Some(config.command_timeout))
-                .set_number_of_retries(2)
-                .set_max_delay(Duration::from_millis(500));
-            let manager = ConnectionManager::new_with_config(client, manager_config).await?;
-            Ok(Connection::Single(manager))
-        } else {
-            let client = ClusterClientBuilder::new(config.cluster.clone())
-                .connection_timeout(config.connect_timeout)
-                .response_timeout(config.command_timeout)
-                .retries(2)
-                .build()?;
-            Ok(Connection::Cluster(client.get_async_connection().await?))
-        }
-    }
-
+    /// Runs `cmd`, and once more with the script's text if the server does not
+    /// have it: both within one command timeout from when there is a connection.
     async fn run<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
-        match self.run_once(cmd).await {
+        let live = self.link.connection().await?;
+        let deadline = tokio::time::Instant::now() + self.config.command_timeout;
+        match self.run_on_link(&live, cmd, deadline).await {
             Err(StoreError::Redis(error)) if is_missing_script(&error) => {
                 match with_script_text(cmd) {
-                    Some(eval) => self.run_once(&eval).await,
+                    Some(eval) => self.run_on_link(&live, &eval, deadline).await,
                     None => Err(StoreError::Redis(error)),
                 }
             }
@@ -364,17 +314,35 @@ impl RedisStore {
         }
     }
 
-    async fn run_once<T: FromRedisValue>(&self, cmd: &Cmd) -> StoreResult<T> {
-        let connection = self.connection().await?;
+    async fn run_on_link<T: FromRedisValue>(
+        &self,
+        live: &Live,
+        cmd: &Cmd,
+        deadline: tokio::time::Instant,
+    ) -> StoreResult<T> {
+        let connection = live.connection.clone();
         let query = async move {
             match connection {
-                Connection::Single(mut manager) => cmd.query_async(&mut manager).await,
+                Connection::Single(mut single) => cmd.query_async(&mut single).await,
                 Connection::Cluster(mut cluster) => cmd.query_async(&mut cluster).await,
             }
         };
-        Ok(tokio::time::timeout(self.config.command_timeout, query)
-            .await
-            .map_err(|_| StoreError::Timeout("command"))??)
+        let outcome = match tokio::time::timeout(remaining(deadline), query).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(StoreError::Redis(error)),
+            Err(_) => Err(StoreError::Timeout("command")),
+        };
+        self.check(live, outcome)
+    }
+
+    /// Passes `outcome` on, forgetting a standalone connection it shows broken.
+    fn check<T>(&self, live: &Live, outcome: StoreResult<T>) -> StoreResult<T> {
+        if let Err(error) = &outcome {
+            if matches!(live.connection, Connection::Single(_)) && breaks_connection(error) {
+                self.link.forget(live.id);
+            }
+        }
+        outcome
     }
 
     /// Runs one command for its raw reply (a script call falls back to its text).
@@ -534,14 +502,15 @@ impl RedisStore {
 
     /// Whether `pipeline` can be used: a cluster routes each key on its own.
     pub fn pipelines(&self) -> bool {
-        self.config.cluster.is_empty()
+        !matches!(self.config.target, Target::Cluster(_))
     }
 
     /// Sends `commands` in one pipeline on the single server: one write, one
     /// wait and one timer for all of them. Each gets its own reply, and a
     /// server error (`Value::ServerError`) fails only its own command.
     pub async fn pipeline(&self, commands: Vec<Cmd>) -> StoreResult<Vec<Value>> {
-        let Connection::Single(mut manager) = self.connection().await? else {
+        let live = self.link.connection().await?;
+        let Connection::Single(mut single) = live.connection.clone() else {
             return Err(StoreError::Unsupported("pipelines on a cluster"));
         };
         let mut pipe = redis::pipe();
@@ -549,11 +518,15 @@ impl RedisStore {
         for command in commands {
             pipe.add_command(command);
         }
-        Ok(
-            tokio::time::timeout(self.config.command_timeout, pipe.query_async(&mut manager))
+        let outcome =
+            match tokio::time::timeout(self.config.command_timeout, pipe.query_async(&mut single))
                 .await
-                .map_err(|_| StoreError::Timeout("command"))??,
-        )
+            {
+                Ok(Ok(values)) => Ok(values),
+                Ok(Err(error)) => Err(StoreError::Redis(error)),
+                Err(_) => Err(StoreError::Timeout("command")),
+            };
+        self.check(&live, outcome)
     }
 
     /// Every session key under the prefix (owner indexes left out).
@@ -568,7 +541,7 @@ impl RedisStore {
     async fn all_keys(&self) -> StoreResult<Vec<String>> {
         let pattern = scan_pattern(self.prefix());
         let mut keys = std::collections::BTreeSet::new();
-        match self.connection().await? {
+        match self.link.connection().await?.connection {
             Connection::Single(_) => self.scan_node(&pattern, None, &mut keys).await?,
             Connection::Cluster(_) => {
                 let nodes: String = self.run(redis::cmd("CLUSTER").arg("NODES")).await?;
@@ -608,7 +581,7 @@ impl RedisStore {
     }
 
     async fn run_on<T: FromRedisValue>(&self, cmd: &Cmd, host: &str, port: u16) -> StoreResult<T> {
-        let Connection::Cluster(mut cluster) = self.connection().await? else {
+        let Connection::Cluster(mut cluster) = self.link.connection().await?.connection else {
             return self.run(cmd).await;
         };
         let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
