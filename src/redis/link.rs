@@ -6,14 +6,16 @@
 //! forgotten, and the next command makes a new one, asking the Sentinels again
 //! where the master is.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use futures_util::StreamExt;
+use redis::aio::{MultiplexedConnection, PubSub};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, RedisError, TlsCertificates};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -47,6 +49,9 @@ pub struct Link {
     config: Arc<RedisConfig>,
     state: Arc<Mutex<State>>,
     attempts: Arc<AtomicU64>,
+    /// Set on `close`; the Sentinel watcher stops when it is set or dropped.
+    closed: watch::Sender<bool>,
+    watching: AtomicBool,
 }
 
 impl Link {
@@ -55,6 +60,8 @@ impl Link {
             config,
             state: Arc::new(Mutex::new(State::Idle)),
             attempts: Arc::new(AtomicU64::new(0)),
+            closed: watch::channel(false).0,
+            watching: AtomicBool::new(false),
         }
     }
 
@@ -74,6 +81,7 @@ impl Link {
                 State::Ready(live) => return Ok(live.clone()),
                 State::Connecting(attempt) => attempt.clone(),
                 State::Idle => {
+                    self.watch_sentinels();
                     let attempt = self.start_attempt();
                     *state = State::Connecting(attempt.clone());
                     attempt
@@ -138,6 +146,76 @@ impl Link {
     /// Drops the connection; later commands fail with `Closed`.
     pub fn close(&self) {
         *self.state() = State::Closed;
+        self.closed.send_replace(true);
+    }
+
+    /// Under Sentinel, starts (once) listening for the master's switch, so
+    /// that writes stop going to a demoted master as soon as the Sentinels
+    /// announce the new one, not when the old one is reconfigured seconds later.
+    fn watch_sentinels(&self) {
+        let Target::Sentinel {
+            sentinels, name, ..
+        } = &self.config.target
+        else {
+            return;
+        };
+        if self.watching.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tokio::spawn(watch_switches(
+            sentinels.clone(),
+            name.clone(),
+            self.config.connect_timeout,
+            Arc::clone(&self.state),
+            self.closed.subscribe(),
+        ));
+    }
+}
+
+/// Follows `+switch-master` on one Sentinel after another (the next when one
+/// fails), and forgets the connection when `name`'s master switches.
+async fn watch_switches(
+    sentinels: Vec<Endpoint>,
+    name: String,
+    connect_timeout: Duration,
+    state: Arc<Mutex<State>>,
+    mut closed: watch::Receiver<bool>,
+) {
+    for sentinel in sentinels.iter().cycle() {
+        let listen = async {
+            let subscribed = tokio::time::timeout(connect_timeout, async {
+                let stream = stream_to(sentinel).await?;
+                let mut pubsub = PubSub::new(&sentinel.settings, stream)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                pubsub
+                    .subscribe("+switch-master")
+                    .await
+                    .map_err(|error| error.to_string())?;
+                Ok::<_, String>(pubsub)
+            })
+            .await;
+            let Ok(Ok(pubsub)) = subscribed else { return };
+            let mut messages = pubsub.into_on_message();
+            while let Some(message) = messages.next().await {
+                // "<name> <old ip> <old port> <new ip> <new port>"
+                let payload: String = message.get_payload().unwrap_or_default();
+                if payload.split(' ').next() == Some(name.as_str()) {
+                    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
+                    if matches!(*state, State::Ready(_)) {
+                        *state = State::Idle;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            _ = listen => {}
+            _ = closed.wait_for(|closed| *closed) => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = closed.wait_for(|closed| *closed) => return,
+        }
     }
 }
 
@@ -187,51 +265,40 @@ async fn open(config: &RedisConfig) -> Result<Connection, String> {
     }
 }
 
-/// One connection to one server, with its TLS and handshake.
-async fn connect(endpoint: &Endpoint) -> Result<MultiplexedConnection, String> {
-    let describe = |error: &dyn std::fmt::Display| format!("{}: {error}", endpoint.describe());
-    // Our own timeout bounds every command, so the connection sets none.
-    let config = AsyncConnectionConfig::new();
-    let (connection, driver) = match &endpoint.address {
+/// A byte stream to a server: TCP, TLS over TCP, or a Unix socket.
+trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
+
+async fn stream_to(endpoint: &Endpoint) -> Result<Box<dyn ByteStream>, String> {
+    let describe = |error: std::io::Error| format!("{}: {error}", endpoint.describe());
+    Ok(match &endpoint.address {
         Address::Tcp { host, port } => {
             let tcp = TcpStream::connect((host.as_str(), *port))
                 .await
-                .map_err(|error| describe(&error))?;
+                .map_err(describe)?;
             let _ = tcp.set_nodelay(true);
             match &endpoint.tls {
-                Some(tls) => {
-                    let stream = tls
-                        .wrap(host, tcp)
-                        .await
-                        .map_err(|error| describe(&error))?;
-                    let (connection, driver) =
-                        MultiplexedConnection::new_with_config(&endpoint.settings, stream, config)
-                            .await
-                            .map_err(|error| describe(&error))?;
-                    (connection, tokio::spawn(driver))
-                }
-                None => {
-                    let (connection, driver) =
-                        MultiplexedConnection::new_with_config(&endpoint.settings, tcp, config)
-                            .await
-                            .map_err(|error| describe(&error))?;
-                    (connection, tokio::spawn(driver))
-                }
+                Some(tls) => Box::new(tls.wrap(host, tcp).await.map_err(describe)?),
+                None => Box::new(tcp),
             }
         }
-        Address::Unix(path) => {
-            let unix = UnixStream::connect(path)
-                .await
-                .map_err(|error| describe(&error))?;
-            let (connection, driver) =
-                MultiplexedConnection::new_with_config(&endpoint.settings, unix, config)
-                    .await
-                    .map_err(|error| describe(&error))?;
-            (connection, tokio::spawn(driver))
-        }
-    };
+        Address::Unix(path) => Box::new(UnixStream::connect(path).await.map_err(describe)?),
+    })
+}
+
+/// One connection to one server, with its TLS and handshake.
+async fn connect(endpoint: &Endpoint) -> Result<MultiplexedConnection, String> {
+    let stream = stream_to(endpoint).await?;
+    // Our own timeout bounds every command, so the connection sets none.
+    let (connection, driver) = MultiplexedConnection::new_with_config(
+        &endpoint.settings,
+        stream,
+        AsyncConnectionConfig::new(),
+    )
+    .await
+    .map_err(|error| format!("{}: {error}", endpoint.describe()))?;
     // The driver ends by itself when the last handle to the connection goes.
-    drop(driver);
+    tokio::spawn(driver);
     Ok(connection)
 }
 
