@@ -39,6 +39,12 @@ function writeCookieHeader (state) {
     return
   }
 
+  // A new session the store failed to save: no cookie names it.
+  if (state.unsaved) {
+    debug('not saved: no cookie')
+    return
+  }
+
   const tracker = state.tracker
   tracker.beginDecision()
   try {
@@ -127,6 +133,11 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
     writeend()
   }
 
+  function savedNew (err) {
+    if (err) state.unsaved = true
+    committed(err)
+  }
+
   if (shouldDestroy(state)) {
     debug('destroying')
     storeAccess.destroy(req.sessionID, function destroyed (err) {
@@ -152,15 +163,19 @@ function commitAndEnd (state, res, _end, _write, chunk, encoding) {
       const target = tracker.target(sess)
       debug('saving %s', target.id)
       // An app's own `save` is called as express-session would call it.
+      // A session the store does not hold yet: its headers wait for the
+      // save, so that a failed one sends no cookie for a session that is not.
+      const holdHeaders = state.cookieId !== req.sessionID && !res._header
+      const done = holdHeaders ? savedNew : committed
       if (target.save === Session.prototype.save && storeAccess.usesProtocolFor('set')) {
-        conditionalSave(state, sess, committed)
+        conditionalSave(state, sess, done)
       } else {
         storeAccess.saveThroughSession(sess, function saved (err) {
           if (!err) settings.metrics.saved++
-          committed(err)
+          done(err)
         })
       }
-      return writetop()
+      return holdHeaders ? true : writetop()
     }
 
     if (storeAccess.canTouch && shouldTouch(state)) {

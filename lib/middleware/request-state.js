@@ -20,6 +20,8 @@ class RequestState {
     this.originalId = undefined
     // Whether the cookie's expiry was moved for this response already.
     this.touched = false
+    // Whether the store failed to save this new session (then no cookie goes out).
+    this.unsaved = false
   }
 }
 
