@@ -181,16 +181,44 @@ export interface RedisReply {
   saved?: boolean
 }
 
-/** Options of the native Redis store; the JS `RedisStore` fills in defaults. */
+/**
+ * The Sentinels (`nodes`, URLs) that watch the master `name`; `username`,
+ * `password` and `tls` are the Sentinels' own.
+ */
+export interface RedisSentinelOptions {
+  nodes: Array<string>
+  name: string
+  username?: string
+  password?: string
+  tls?: RedisTlsOptions
+}
+
+/**
+ * Options of the native Redis store; the JS `RedisStore` checks them and
+ * fills in defaults. One of `url`, `cluster` and `sentinel` is given.
+ */
 export interface RedisStoreOptions {
-  url: string
+  url?: string
   cluster?: Array<string>
+  sentinel?: RedisSentinelOptions
+  username?: string
+  password?: string
+  tls?: RedisTlsOptions
   prefix: string
   scanCount: number
   /** Milliseconds. */
   connectTimeout: number
   /** Milliseconds. */
   commandTimeout: number
+}
+
+/** Node's TLS option names, PEM as text (JS turns Buffers into text). */
+export interface RedisTlsOptions {
+  ca?: Array<string>
+  cert?: string
+  key?: string
+  servername?: string
+  rejectUnauthorized?: boolean
 }
 
 /**

@@ -208,11 +208,42 @@ declare namespace session {
     destroySessionsOf (owner: string | number, options: { except?: string } | undefined, callback: (err: any, count?: number) => void): void
   }
 
+  /** Node's TLS option names; PEM as text or Buffers. */
+  interface RedisTlsOptions {
+    /** Trusted CAs instead of Mozilla's roots. */
+    ca?: string | Buffer | Array<string | Buffer> | undefined
+    /** Client certificate and key, for servers that ask for one. */
+    cert?: string | Buffer | undefined
+    key?: string | Buffer | undefined
+    /** The name to check the certificate against, when not the URL's host. */
+    servername?: string | undefined
+    /** `false` takes any certificate (default true). */
+    rejectUnauthorized?: boolean | undefined
+  }
+
+  interface RedisSentinelOptions {
+    /** Sentinel URLs, e.g. `redis://10.0.0.1:26379`. */
+    nodes: string[]
+    /** The master's name in the Sentinels' configuration. */
+    name: string
+    /** The Sentinels' own credentials and TLS (the master's are the store's). */
+    username?: string | undefined
+    password?: string | undefined
+    tls?: RedisTlsOptions | boolean | undefined
+  }
+
   interface RedisStoreOptions {
-    /** A single server (default `redis://127.0.0.1:6379`). */
+    /** One server: `redis://`, `rediss://` or `unix://` (default `redis://127.0.0.1:6379`). */
     url?: string | undefined
     /** Node URLs of a Redis Cluster, used instead of `url`. */
     cluster?: string[] | undefined
+    /** Sentinels that name the master, used instead of `url`. */
+    sentinel?: RedisSentinelOptions | undefined
+    /** ACL user and password; win over those in a URL. */
+    username?: string | undefined
+    password?: string | undefined
+    /** TLS, with Node's option names; `true` for the default trust. */
+    tls?: RedisTlsOptions | boolean | undefined
     /** Key prefix (default `sess:`). */
     prefix?: string | undefined
     /** Seconds used when the cookie has no expiry (default 86400), or a function of the session. */

@@ -10,6 +10,9 @@ declare module 'express-session-rs' {
 
 const redis = new session.RedisStore({ url: 'redis://127.0.0.1:6379', prefix: 'app:', ttl: (sess) => (sess.cookie.maxAge ?? 0) / 1000, commandTimeout: 1000 })
 const memory = new session.MemoryStore({ max: 10000, sweepInterval: 30000 })
+// Never connected: the production shapes of the options only have to compile.
+export const secured = new session.RedisStore({ url: 'rediss://cache.example:6380', username: 'app', password: 'pw', tls: { ca: Buffer.from('pem'), servername: 'cache.example', rejectUnauthorized: true } })
+export const sentinel = new session.RedisStore({ sentinel: { nodes: ['redis://10.0.0.1:26379'], name: 'mymaster', password: 'spw', tls: true } })
 
 const app = express()
 app.use(session({ secret: Buffer.from('secret'), store: process.env.REDIS ? redis : memory, resave: false, saveUninitialized: false }))
