@@ -9,7 +9,7 @@ const http = require('http')
 const path = require('path')
 const { spawn } = require('child_process')
 const autocannon = require('autocannon')
-const { implementations, OURS, THEIRS } = require('./implementations')
+const { implementations, floor, OURS, THEIRS, FLOOR } = require('./implementations')
 const { scenariosFor } = require('./scenarios')
 const { median, ratio } = require('./stats')
 
@@ -111,7 +111,8 @@ async function probe (server) {
     throw new Error(`${server.label}: probe got status ${res.status}: ${res.body}`)
   }
   const hasCookie = Boolean(res.headers['set-cookie'])
-  if (hasCookie !== server.scenario.setCookie) {
+  // The floor sets a cookie only when it creates a session (see floor.js).
+  if (hasCookie !== server.scenario.setCookie && server.impl !== floor) {
     throw new Error(`${server.label}: expected ${server.scenario.setCookie ? 'a' : 'no'} Set-Cookie, got ${res.headers['set-cookie']}`)
   }
 }
@@ -166,7 +167,8 @@ async function runScenario (scenario, settings, log) {
   const servers = []
   try {
     // Started one at a time so they do not compete for CPU 0 while loading.
-    for (const impl of implementations) servers.push(await startServer(impl, scenario, settings.pinned))
+    const runs = scenario.session && settings.floor ? [...implementations, floor] : implementations
+    for (const impl of runs) servers.push(await startServer(impl, scenario, settings.pinned))
 
     for (const server of servers) {
       if (scenario.returning) await seed(server)
@@ -229,6 +231,9 @@ async function runHttp (settings, log) {
     const theirs = rows.find((r) => r.scenario === row.scenario && r.implementation === THEIRS)
     row.reqPerSecRatio = ratio(row.reqPerSec, theirs.reqPerSec)
     row.overheadRatio = row.overheadUsPerReq === null ? null : ratio(theirs.overheadUsPerReq, row.overheadUsPerReq)
+    row.cpuRatio = ratio(row.cpuUsPerReq, theirs.cpuUsPerReq)
+    const atFloor = rows.find((r) => r.scenario === row.scenario && r.implementation === FLOOR)
+    row.floorRatio = atFloor ? ratio(row.cpuUsPerReq, atFloor.cpuUsPerReq) : null
   }
 
   return {
@@ -237,7 +242,8 @@ async function runHttp (settings, log) {
       durationSeconds: settings.duration,
       warmupSeconds: settings.warmup,
       connections: settings.connections,
-      pinned: settings.pinned
+      pinned: settings.pinned,
+      floor: settings.floor
     },
     ceilingUsPerReq: ceiling,
     rows

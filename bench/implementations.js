@@ -99,12 +99,27 @@ if (process.env.BENCH_BASELINE) {
   }
 }
 
+// The API-shape floor (floor.js): what any middleware with express-session's
+// API costs at the least, with the least store work. Only the HTTP benchmark
+// runs it, beside the two, unless BENCH_FLOOR=0.
+const floor = {
+  name: 'floor',
+  load: () => require('./floor').floorSession,
+  stores: {
+    memory: () => ({ store: require('./floor').mapStore(), description: 'Map', close: async () => {} }),
+    redis: (session, prefix) => {
+      const store = require('./floor').redisStore(REDIS_URL, prefix)
+      return { store, description: 'RESP on the main thread', close: async () => store.close() }
+    }
+  }
+}
+
 const [THEIRS, OURS] = implementations.map((impl) => impl.name)
 
 function implementationByName (name) {
-  const impl = implementations.find((i) => i.name === name)
+  const impl = [...implementations, floor].find((i) => i.name === name)
   if (!impl) throw new Error(`unknown implementation ${name}`)
   return impl
 }
 
-module.exports = { implementations, implementationByName, THEIRS, OURS, REDIS_URL }
+module.exports = { implementations, floor, implementationByName, THEIRS, OURS, FLOOR: floor.name, REDIS_URL }

@@ -18,7 +18,7 @@ function httpTable (http) {
       `ceiling ${fixed(1)(http.ceilingUsPerReq)} µs CPU/req)`,
     left: 3,
     header: ['scenario', 'implementation', 'store', 'req/s', 'p99 ms', 'CPU µs/req', 'overhead µs/req',
-      'req/s ours/theirs', 'overhead theirs/ours'],
+      'req/s ours/theirs', 'overhead theirs/ours', 'CPU ours/theirs', 'CPU ours/floor'],
     rows: http.rows.map((r) => [
       r.scenario,
       r.implementation,
@@ -28,7 +28,9 @@ function httpTable (http) {
       fixed(1)(r.cpuUsPerReq),
       r.overheadUsPerReq === null ? '' : fixed(1)(r.overheadUsPerReq),
       r.implementation === OURS ? times(r.reqPerSecRatio) : '',
-      r.implementation === OURS && r.overheadUsPerReq !== null ? times(r.overheadRatio) : ''
+      r.implementation === OURS && r.overheadUsPerReq !== null ? times(r.overheadRatio) : '',
+      r.implementation === OURS && r.overheadUsPerReq !== null ? fixed(2)(r.cpuRatio) : '',
+      r.implementation === OURS && r.floorRatio != null ? fixed(2)(r.floorRatio) : ''
     ])
   }
 }

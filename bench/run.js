@@ -35,7 +35,9 @@ function readSettings () {
     inProcessWarmup: positive('BENCH_INPROCESS_WARMUP', 20000, true),
     sessions: positive('BENCH_MEMORY_SESSIONS', 1000000, true),
     scenarios: process.env.BENCH_SCENARIOS || '',
-    pinned: process.env.BENCH_PINNED === '1'
+    pinned: process.env.BENCH_PINNED === '1',
+    // The API-shape floor runs beside the two in the HTTP part (BENCH_FLOOR=0: not).
+    floor: process.env.BENCH_FLOOR !== '0'
   }
 }
 
