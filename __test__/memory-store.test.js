@@ -69,6 +69,23 @@ describe('MemoryStore', () => {
     assert.equal(sessions.length(0), 0)
   })
 
+  it('sweeps many expired sessions in one go in an idle process, not a batch per wake-up', () => {
+    // A process of its own, so that no other timer wakes its event loop. Five
+    // batches of the sweep are due at its first tick; they must not wait for
+    // the next ones.
+    const script = `
+      const session = require(${JSON.stringify(require('node:path').join(__dirname, '..'))})
+      const store = new session.MemoryStore({ sweepInterval: 1000 })
+      const sessions = store[session.MemoryStore.kNativeSessions]
+      const expires = new Date(Date.now() + 200).toISOString()
+      for (let i = 0; i < 50000; i++) store.set('s' + i, { cookie: { originalMaxAge: 200, expires } })
+      setTimeout(() => console.log(sessions.length(0)), 1500)
+    `
+    const run = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 })
+    assert.equal(run.stderr, '')
+    assert.equal(run.stdout.trim(), '0', 'every expired session swept')
+  })
+
   it('keeps at most `max` sessions, dropping the least recently written', async () => {
     const store = new session.MemoryStore({ max: 2 })
     await storeCall(store, 'set', 'a', sessionData(null))

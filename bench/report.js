@@ -53,8 +53,10 @@ function memoryTable (memory) {
   const fill = Object.entries(memory.fillUsPerSession)
     .map(([name, us]) => `${name} ${us.toFixed(2)} µs`).join(', ')
   return {
-    title: `Memory (${memory.settings.sessions} sessions of ${memory.sessionJsonBytes} bytes of JSON; ` +
-      `MB, each measured after ${memory.settings.settleMs / 1000} s idle; fill per session: ${fill})`,
+    title: `Memory (${memory.settings.sessions} sessions of ${memory.sessionJsonBytes} bytes of JSON, default options; ` +
+      `MB; loaded: after ${memory.settings.settleMs / 1000} s idle; expired: filled through callbacks, ` +
+      `measured ${memory.settings.afterExpiryMs / 1000} s after expiry; fill per session: ${fill}; ` +
+      `RSS given back after expiry: ${Object.entries(memory.givenBack || {}).map(([name, share]) => `${name} ${(share * 100).toFixed(0)} %`).join(', ')})`,
     header: ['stage', `${THEIRS} RSS`, `${OURS} RSS`, 'theirs/ours', `${THEIRS} heapUsed`, `${OURS} heapUsed`, 'theirs/ours'],
     rows: memory.rows.map((r) => [
       r.stage,

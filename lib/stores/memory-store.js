@@ -23,7 +23,38 @@ const kNativeSessions = Symbol('express-session-rs.native-sessions')
 const kOwners = Symbol('express-session-rs.owners')
 const kOwnerOf = Symbol('express-session-rs.owner-of')
 
-const defer = setImmediate
+// Callbacks run on a later turn of the event loop, as express-session's do.
+// Those of one turn share one Immediate and one array: a store filled in a
+// loop of a million `set(id, session, callback)` would otherwise leave a
+// million Immediates in V8's old generation, held until its next full
+// collection, long after the sessions themselves are gone.
+let deferred = []
+
+function defer (callback, err, value) {
+  if (deferred.length === 0) setImmediate(runDeferred)
+  // With the number of arguments, so each callback is called with as many as before.
+  deferred.push(callback, arguments.length - 1, err, value)
+}
+
+function runDeferred () {
+  const batch = deferred
+  deferred = []
+  for (let i = 0; i < batch.length; i += 4) {
+    try {
+      const argc = batch[i + 1]
+      if (argc === 0) batch[i]()
+      else if (argc === 1) batch[i](batch[i + 2])
+      else batch[i](batch[i + 2], batch[i + 3])
+    } catch (err) {
+      // One callback's throw is its own uncaught exception; the rest still run.
+      process.nextTick(rethrow, err)
+    }
+  }
+}
+
+function rethrow (err) {
+  throw err
+}
 
 /**
  * @param {object} [options]
@@ -316,8 +347,10 @@ function startSweeping (sessions, interval) {
       return
     }
     if (target.sweep(Date.now(), SWEEP_BATCH) === SWEEP_BATCH) {
-      // More are due: go on after other work has had its turn.
-      defer(sweep).unref()
+      // More are due: go on after other work has had its turn. A timer, not
+      // an Immediate: an unref'd Immediate waits until something else wakes
+      // an idle event loop, which spread a million sessions' sweep over minutes.
+      setTimeout(sweep, 0).unref()
     }
   }
 }
