@@ -6,7 +6,7 @@
 // decisions are express-session's functions of the same names.
 
 const debug = require('debug')('express-session-rs')
-const onHeaders = require('on-headers')
+const { hookResponse: hookResponseWith } = require('./response-hooks')
 const Session = require('../session')
 const { setcookie, issecure } = require('./cookie')
 const { conditionalSave } = require('./save')
@@ -15,21 +15,7 @@ const defer = setImmediate
 
 /** Hooks `state`'s response: the cookie at its headers, the commit at its end. */
 function hookResponse (state) {
-  const res = state.res
-  onHeaders(res, function () {
-    writeCookieHeader(state)
-  })
-
-  const _end = res.end
-  const _write = res.write
-  let ended = false
-  res.end = function end (chunk, encoding) {
-    if (ended) {
-      return false
-    }
-    ended = true
-    return commitAndEnd(state, res, _end, _write, chunk, encoding)
-  }
+  hookResponseWith(state, state.res, writeCookieHeader, commitAndEnd)
 }
 
 function writeCookieHeader (state) {

@@ -22,6 +22,9 @@ class RequestState {
     this.touched = false
     // Whether the store failed to save this new session (then no cookie goes out).
     this.unsaved = false
+    // Whether the response's headers and its end have been hooked (response-hooks.js).
+    this.headersHooked = false
+    this.ended = false
   }
 }
 
