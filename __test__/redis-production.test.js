@@ -15,7 +15,7 @@ const session = require('..')
 const { listen, appWith, send, cookiePair } = require('./helpers')
 const { needs } = require('./services')
 const {
-  freePort, startRedis, stopRedis, sleep, makeCertificates, startTlsRedis, startSentinelGroup, cli
+  freePort, startRedis, stopRedis, startCluster, sleep, makeCertificates, startTlsRedis, startSentinelGroup, cli
 } = require('./redis-servers')
 
 const SECRET = 'production secret'
@@ -146,6 +146,19 @@ describe('RedisStore over TLS', needs('redis-server'), () => {
       await right.close()
       await wrong.close()
       await named.stop()
+    }
+  })
+
+  it('keeps sessions on a Cluster over TLS', async () => {
+    const cluster = await startCluster(3, { certs })
+    const store = new session.RedisStore({ cluster: cluster.urls, tls: { ca: certs.read('ca.crt') }, prefix: 'tls-cluster:' })
+    try {
+      await roundTrip(store)
+      for (const id of ['a', 'b', 'c', 'd', 'e']) await store.set(id, { cookie: {}, id })
+      assert.deepEqual((await store.ids()).filter((id) => id.length === 1).sort(), ['a', 'b', 'c', 'd', 'e'])
+    } finally {
+      await store.close()
+      await cluster.stop()
     }
   })
 

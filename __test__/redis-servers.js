@@ -42,8 +42,11 @@ function stopRedis (child) {
   })
 }
 
-/** A Redis Cluster of `size` primaries: { ports, urls, stop() }. */
-async function startCluster (size = 3) {
+/**
+ * A Redis Cluster of `size` primaries: { ports, urls, stop() }. With `certs`
+ * (makeCertificates()), TLS only, the cluster bus included.
+ */
+async function startCluster (size = 3, { certs } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esrs-cluster-'))
   const ports = []
   const nodes = []
@@ -56,12 +59,22 @@ async function startCluster (size = 3) {
     for (const port of ports) {
       const nodeDir = path.join(dir, String(port))
       fs.mkdirSync(nodeDir)
-      nodes.push(await startRedis(port, nodeDir, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no']))
+      const cluster = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--appendonly', 'no']
+      if (!certs) {
+        nodes.push(await startRedis(port, nodeDir, cluster))
+        continue
+      }
+      const child = spawn('redis-server', ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--save', '',
+        '--tls-cert-file', certs.file('server.crt'), '--tls-key-file', certs.file('server.key'),
+        '--tls-ca-cert-file', certs.file('ca.crt'), '--tls-auth-clients', 'no', '--tls-cluster', 'yes', ...cluster], { stdio: 'ignore' })
+      nodes.push(child)
+      await waitForPort(port, child)
     }
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => '127.0.0.1:' + p), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' })
+    const tls = certs ? ['--tls', '--cacert', certs.file('ca.crt')] : []
+    const create = spawnSync('redis-cli', [...tls, '--cluster', 'create', ...ports.map((p) => '127.0.0.1:' + p), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' })
     if (create.status !== 0) throw new Error('redis-cli --cluster create failed: ' + create.stdout + create.stderr)
     for (let i = 0; i < 100; i++) {
-      const info = spawnSync('redis-cli', ['-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout
+      const info = spawnSync('redis-cli', [...tls, '-p', String(ports[0]), 'cluster', 'info'], { encoding: 'utf8' }).stdout
       if (/cluster_state:ok/.test(info)) break
       await sleep(100)
     }
@@ -69,7 +82,7 @@ async function startCluster (size = 3) {
     await stop()
     throw err
   }
-  return { ports, urls: ports.map((p) => 'redis://127.0.0.1:' + p), stop }
+  return { ports, urls: ports.map((p) => (certs ? 'rediss' : 'redis') + '://127.0.0.1:' + p), stop }
 }
 
 function openssl (dir, args) {
