@@ -5,117 +5,13 @@
 // process (pinned to CPU 1 by bench/run.js), the implementations taking turns
 // A B A B so that drift on the machine hits both alike.
 
-const http = require('http')
-const path = require('path')
-const { spawn } = require('child_process')
 const autocannon = require('autocannon')
 const { implementations, floor, OURS, THEIRS, FLOOR } = require('./implementations')
 const { scenariosFor } = require('./scenarios')
 const { median, ratio } = require('./stats')
+const { startServer, seed, probe } = require('./app-server')
 
-const SERVER = path.join(__dirname, 'http-server.js')
 const CEILING = 'no-session'
-
-/** Starts the app for (impl, scenario); resolves once it listens. */
-function startServer (impl, scenario, pinned) {
-  const command = pinned ? 'taskset' : process.execPath
-  const args = pinned ? ['-c', '0', process.execPath, SERVER] : [SERVER]
-  const child = spawn(command, args, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_IMPL: impl.name, BENCH_SCENARIO: scenario.name }
-  })
-  const label = `${impl.name} ${scenario.name}`
-  const waiting = new Map()
-  let exited = null
-
-  child.on('message', (msg) => {
-    const waiter = waiting.get(msg.type)
-    if (!waiter) return
-    waiting.delete(msg.type)
-    if (msg.ok === false) waiter.reject(new Error(`${label}: server failed '${msg.type}':\n${msg.error}`))
-    else waiter.resolve(msg)
-  })
-  const fail = (err) => {
-    exited = err
-    for (const waiter of waiting.values()) waiter.reject(err)
-    waiting.clear()
-  }
-  child.on('error', (err) => fail(new Error(`${label}: could not start the server: ${err.message}`)))
-  child.on('exit', (code, signal) => fail(new Error(`${label}: server exited (code ${code}, signal ${signal})`)))
-
-  function waitFor (type) {
-    if (exited) return Promise.reject(exited)
-    return new Promise((resolve, reject) => waiting.set(type, { resolve, reject }))
-  }
-
-  const server = {
-    impl,
-    scenario,
-    label,
-    child,
-    port: null,
-    store: null,
-    cookie: null,
-    ask (type) {
-      const reply = waitFor(type)
-      child.send({ type })
-      return reply
-    },
-    async stop () {
-      if (exited) return
-      const gone = new Promise((resolve) => child.once('exit', resolve))
-      try {
-        await server.ask('close')
-      } catch {
-        child.kill()
-      }
-      await gone
-    }
-  }
-
-  return waitFor('ready').then((msg) => {
-    server.port = msg.port
-    server.store = msg.store
-    return server
-  })
-}
-
-/** One plain request (no keep-alive): status, headers and body. */
-function get (port, urlPath, cookie) {
-  return new Promise((resolve, reject) => {
-    const headers = cookie ? { cookie } : {}
-    const req = http.get({ host: '127.0.0.1', port, path: urlPath, headers, agent: false }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (chunk) => { body += chunk })
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }))
-    })
-    req.on('error', reject)
-  })
-}
-
-/** Makes the returning visitor's session and keeps its cookie for every request. */
-async function seed (server) {
-  const res = await get(server.port, '/seed')
-  const setCookie = res.headers['set-cookie']
-  if (res.status !== 200 || !setCookie) {
-    throw new Error(`${server.label}: seeding failed (status ${res.status}, no Set-Cookie)`)
-  }
-  server.cookie = setCookie[0].split(';')[0]
-}
-
-/** One request as the benchmark will send it: both implementations must answer alike. */
-async function probe (server) {
-  const res = await get(server.port, '/', server.cookie)
-  if (res.status !== 200) {
-    throw new Error(`${server.label}: probe got status ${res.status}: ${res.body}`)
-  }
-  const hasCookie = Boolean(res.headers['set-cookie'])
-  // The floor sets a cookie only when it creates a session (see floor.js).
-  if (hasCookie !== server.scenario.setCookie && server.impl !== floor) {
-    throw new Error(`${server.label}: expected ${server.scenario.setCookie ? 'a' : 'no'} Set-Cookie, got ${res.headers['set-cookie']}`)
-  }
-}
 
 function load (server, settings, duration) {
   return autocannon({
@@ -168,7 +64,8 @@ async function runScenario (scenario, settings, log) {
   try {
     // Started one at a time so they do not compete for CPU 0 while loading.
     const runs = scenario.session && settings.floor ? [...implementations, floor] : implementations
-    for (const impl of runs) servers.push(await startServer(impl, scenario, settings.pinned))
+    const wrapper = settings.pinned ? ['taskset', '-c', '0'] : []
+    for (const impl of runs) servers.push(await startServer(impl, scenario, { wrapper }))
 
     for (const server of servers) {
       if (scenario.returning) await seed(server)

@@ -1,8 +1,9 @@
 'use strict'
 
-// Entry point of `npm run bench [-- http|inprocess|memory ...]`: reads the
-// settings, pins itself to CPU 1 (HTTP servers get CPU 0), runs the parts,
-// prints the tables and writes bench/results/latest.{json,md}.
+// Entry point of `npm run bench [-- http|inprocess|memory|instructions ...]`:
+// reads the settings, pins itself to CPU 1 (HTTP servers get CPU 0), runs the
+// parts, prints the tables and writes bench/results/latest.{json,md}
+// (instructions: bench/results/instructions.{json,md}).
 
 const fs = require('fs')
 const os = require('os')
@@ -11,7 +12,10 @@ const { spawn, spawnSync } = require('child_process')
 
 const { implementations, THEIRS, OURS } = require('./implementations')
 
-const PARTS = ['http', 'inprocess', 'memory']
+const PARTS = ['http', 'inprocess', 'memory', 'instructions']
+// The instruction count (instructions.js) runs under valgrind and takes long:
+// only when asked for by name.
+const DEFAULT_PARTS = ['http', 'inprocess', 'memory']
 const ROOT = path.join(__dirname, '..')
 const RESULTS = path.join(__dirname, 'results')
 
@@ -45,7 +49,7 @@ function readParts () {
   const args = process.argv.slice(2).map((a) => a.toLowerCase().replace('-', ''))
   const unknown = args.filter((a) => !PARTS.includes(a))
   if (unknown.length) throw new Error(`unknown part(s): ${unknown.join(', ')}; expected ${PARTS.join(', ')}`)
-  return args.length ? PARTS.filter((p) => args.includes(p)) : PARTS
+  return args.length ? PARTS.filter((p) => args.includes(p)) : DEFAULT_PARTS
 }
 
 // Pinning needs taskset and both CPU 0 and CPU 1 (BENCH_PIN=0 turns it off).
@@ -111,6 +115,10 @@ function log (line) {
 
 async function main () {
   const parts = readParts()
+  if (parts.includes('instructions')) {
+    await require('./instructions').main(log)
+    if (parts.length === 1) return
+  }
   const settings = readSettings()
   // Loaded here, after relaunching: the parent process needs none of them.
   const { runHttp } = require('./http')
