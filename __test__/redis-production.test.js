@@ -314,8 +314,11 @@ describe('RedisStore waits stay bounded under concurrency', needs('redis-server'
     const silent = net.createServer((socket) => { sockets.add(socket) }).listen(0, '127.0.0.1')
     await new Promise((resolve) => silent.once('listening', resolve))
     try {
-      await withApp({ url: `redis://127.0.0.1:${silent.address().port}` }, async (server) => {
+      await withApp({ url: `redis://127.0.0.1:${silent.address().port}` }, async (server, store) => {
         for (let round = 0; round < 3; round++) assertBounded(await burst(server.url, 12), 'silent server, round ' + round)
+        // A wait that ran out carries the code every store timeout has.
+        const err = await rejection(store.get('x'))
+        assert.equal(err.code, 'ERR_SESSION_STORE_TIMEOUT', err.message)
       })
     } finally {
       for (const socket of sockets) socket.destroy()

@@ -48,7 +48,7 @@ enum State {
 pub struct Link {
     config: Arc<RedisConfig>,
     state: Arc<Mutex<State>>,
-    attempts: Arc<AtomicU64>,
+    attempts: AtomicU64,
     /// Set on `close`; the Sentinel watcher stops when it is set or dropped.
     closed: watch::Sender<bool>,
     watching: AtomicBool,
@@ -59,7 +59,7 @@ impl Link {
         Link {
             config,
             state: Arc::new(Mutex::new(State::Idle)),
-            attempts: Arc::new(AtomicU64::new(0)),
+            attempts: AtomicU64::new(0),
             closed: watch::channel(false).0,
             watching: AtomicBool::new(false),
         }
@@ -116,8 +116,9 @@ impl Link {
             let outcome = match tokio::time::timeout(config.connect_timeout, open(&config)).await {
                 Ok(Ok(connection)) => Ok(Live { id, connection }),
                 Ok(Err(message)) => Err(message),
+                // "timed out", as every timeout says (JS gives it its error code).
                 Err(_) => Err(format!(
-                    "no connection within connectTimeout ({} ms)",
+                    "timed out after connectTimeout ({} ms)",
                     config.connect_timeout.as_millis()
                 )),
             };
