@@ -16,7 +16,9 @@ use napi_derive::napi;
 
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
-use crate::redis::config::{endpoint, tls_of, ClusterNodes, Credentials, RedisConfig, Target};
+use crate::redis::config::{
+    endpoint, tls_of, ClusterNodes, Credentials, Handshake, RedisConfig, Target,
+};
 use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
 use crate::redis::store::{expected_digest, ttl_seconds, RedisStore};
 use crate::redis::tls::TlsOptions;
@@ -113,12 +115,7 @@ fn target_of(options: &mut RedisStoreOptions) -> std::result::Result<Target, Str
             .map(|url| endpoint(url, &sentinel_credentials, sentinel_tls.as_ref()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         // The master's handshake and TLS; its address comes from the Sentinels.
-        let scheme = if tls.is_some() { "rediss" } else { "redis" };
-        let master = endpoint(
-            &format!("{scheme}://127.0.0.1/"),
-            &credentials,
-            tls.as_ref(),
-        )?;
+        let master = Handshake::new(&credentials, tls);
         return Ok(Target::Sentinel {
             sentinels,
             name: sentinel.name,

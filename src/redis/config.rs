@@ -26,12 +26,12 @@ pub struct RedisConfig {
 pub enum Target {
     Server(Endpoint),
     Cluster(ClusterNodes),
-    /// The master the Sentinels name; `master` holds its credentials, TLS and
-    /// database (its address is found when connecting).
+    /// The master the Sentinels name `name`; its address is found when
+    /// connecting, `master` says how to talk to it.
     Sentinel {
         sentinels: Vec<Endpoint>,
         name: String,
-        master: Endpoint,
+        master: Handshake,
     },
 }
 
@@ -41,6 +41,33 @@ pub struct Endpoint {
     pub address: Address,
     pub tls: Option<Arc<Tls>>,
     pub settings: RedisConnectionInfo,
+}
+
+/// How to talk to a server whose address is learned later: TLS and the
+/// handshake (user, password, db).
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    pub tls: Option<Arc<Tls>>,
+    pub settings: RedisConnectionInfo,
+}
+
+impl Handshake {
+    /// With the given credentials, on database 0.
+    pub fn new(credentials: &Credentials, tls: Option<Arc<Tls>>) -> Handshake {
+        Handshake {
+            tls,
+            settings: settings_for(RedisConnectionInfo::default(), credentials),
+        }
+    }
+
+    /// An endpoint at `host:port` (the master a Sentinel named).
+    pub fn at(&self, host: String, port: u16) -> Endpoint {
+        Endpoint {
+            address: Address::Tcp { host, port },
+            tls: self.tls.clone(),
+            settings: self.settings.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -82,16 +109,7 @@ pub fn endpoint(
     let info = url
         .into_connection_info()
         .map_err(|error| format!("{url:?} is not a Redis URL ({error})"))?;
-    let mut settings = info
-        .redis_settings()
-        .clone()
-        .set_lib_name(LIBRARY.0, LIBRARY.1);
-    if let Some(username) = &credentials.username {
-        settings = settings.set_username(username);
-    }
-    if let Some(password) = &credentials.password {
-        settings = settings.set_password(password);
-    }
+    let settings = settings_for(info.redis_settings().clone(), credentials);
     let (address, tls) = match info.addr() {
         ConnectionAddr::Tcp(host, port) => (tcp(host, *port), tls.cloned()),
         ConnectionAddr::TcpTls {
@@ -124,6 +142,18 @@ pub fn endpoint(
     })
 }
 
+/// `base` (what a URL gave) with the credentials options and our library name.
+fn settings_for(base: RedisConnectionInfo, credentials: &Credentials) -> RedisConnectionInfo {
+    let mut settings = base.set_lib_name(LIBRARY.0, LIBRARY.1);
+    if let Some(username) = &credentials.username {
+        settings = settings.set_username(username);
+    }
+    if let Some(password) = &credentials.password {
+        settings = settings.set_password(password);
+    }
+    settings
+}
+
 fn tcp(host: &str, port: u16) -> Address {
     // The URL parser keeps an IPv6 host's brackets.
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -134,15 +164,6 @@ fn tcp(host: &str, port: u16) -> Address {
 }
 
 impl Endpoint {
-    /// The same handshake and TLS at another address (the master a Sentinel named).
-    pub fn at(&self, host: String, port: u16) -> Endpoint {
-        Endpoint {
-            address: Address::Tcp { host, port },
-            tls: self.tls.clone(),
-            settings: self.settings.clone(),
-        }
-    }
-
     pub fn describe(&self) -> String {
         match &self.address {
             Address::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),

@@ -327,11 +327,7 @@ impl RedisStore {
                 Connection::Cluster(mut cluster) => cmd.query_async(&mut cluster).await,
             }
         };
-        let outcome = match tokio::time::timeout(remaining(deadline), query).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(StoreError::Redis(error)),
-            Err(_) => Err(StoreError::Timeout("command")),
-        };
+        let outcome = within(remaining(deadline), query).await;
         self.check(live, outcome)
     }
 
@@ -518,14 +514,7 @@ impl RedisStore {
         for command in commands {
             pipe.add_command(command);
         }
-        let outcome =
-            match tokio::time::timeout(self.config.command_timeout, pipe.query_async(&mut single))
-                .await
-            {
-                Ok(Ok(values)) => Ok(values),
-                Ok(Err(error)) => Err(StoreError::Redis(error)),
-                Err(_) => Err(StoreError::Timeout("command")),
-            };
+        let outcome = within(self.config.command_timeout, pipe.query_async(&mut single)).await;
         self.check(&live, outcome)
     }
 
@@ -588,12 +577,11 @@ impl RedisStore {
             host: host.to_string(),
             port,
         });
-        let value = tokio::time::timeout(
+        let value = within(
             self.config.command_timeout,
             cluster.route_command(cmd.clone(), routing),
         )
-        .await
-        .map_err(|_| StoreError::Timeout("command"))??;
+        .await?;
         T::from_redis_value(value).map_err(|error| StoreError::Redis(error.into()))
     }
 
@@ -616,6 +604,17 @@ impl RedisStore {
             let _: Value = self.run(&Cmd::del(key)).await?;
         }
         Ok(())
+    }
+}
+
+/// `query`'s outcome, or `Timeout("command")` once `limit` has passed.
+async fn within<T>(
+    limit: std::time::Duration,
+    query: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> StoreResult<T> {
+    match tokio::time::timeout(limit, query).await {
+        Ok(outcome) => outcome.map_err(StoreError::Redis),
+        Err(_) => Err(StoreError::Timeout("command")),
     }
 }
 
