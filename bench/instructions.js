@@ -54,7 +54,10 @@ function readSettings () {
     warmup: positive('BENCH_INSTR_WARMUP', 5000),
     scenarios: process.env.BENCH_SCENARIOS || '',
     implementations: process.env.BENCH_INSTR_IMPLS || '',
-    keep: process.env.BENCH_INSTR_KEEP === '1',
+    // Profile: JIT code named (--perf-basic-prof) and the dumps kept, for
+    // instructions-profile.js.
+    profile: process.env.BENCH_INSTR_PROFILE === '1',
+    keep: process.env.BENCH_INSTR_KEEP === '1' || process.env.BENCH_INSTR_PROFILE === '1',
     pinned: process.env.BENCH_PINNED === '1'
   }
 }
@@ -66,10 +69,14 @@ function which (tool) {
 /** The app for (impl, scenario) under callgrind; resolves once it listens. */
 async function startUnderCallgrind (impl, scenario, outDir, settings) {
   const outFile = path.join(outDir, `${impl.name}.${scenario.name}.out`)
-  const valgrind = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`]
+  const valgrind = ['valgrind', '-q', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${outFile}`,
+    // Native code reached from many JS functions (IC misses, API calls) is told
+    // apart by who called it, so instructions-profile.js can hand it to them.
+    ...(settings.profile ? ['--separate-callers=6'] : [])]
   // The server on CPU 0 when run.js pinned itself (and this client) to CPU 1.
   const wrapper = settings.pinned ? ['taskset', '-c', '0', ...valgrind] : valgrind
-  const server = await startServer(impl, scenario, { wrapper, nodeArgs: ['--single-threaded'] })
+  const nodeArgs = settings.profile ? ['--single-threaded', '--perf-basic-prof'] : ['--single-threaded']
+  const server = await startServer(impl, scenario, { wrapper, nodeArgs })
   server.outFile = outFile
   server.control = (...args) => {
     try {
@@ -133,6 +140,8 @@ async function measure (impl, scenario, outDir, settings, log) {
       }
       server.control('--instr=off')
       const ended = await server.ask('end')
+      // The JIT code's names, beside the dumps.
+      if (settings.profile) fs.copyFileSync(`/tmp/perf-${server.pid}.map`, `${server.outFile}.map`)
 
       // As http.js: a write that is not saved, or a read that writes, fails the run.
       if (scenario.handler === 'write' && !(ended.count > begun.count)) {
