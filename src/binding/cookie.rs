@@ -7,7 +7,7 @@ use napi_derive::napi;
 use super::{guarded, invalid_arg};
 use crate::cookie::header::find_cookie;
 use crate::cookie::set_cookie::{self, CookieAttributes};
-use crate::cookie::signature::Signer;
+use crate::cookie::signature::{RecentSignatures, Signer};
 
 /// Attributes of a cookie, in the order `cookie.serialize` reads them.
 /// `expires` is milliseconds since the epoch (`NaN` for an invalid date).
@@ -76,6 +76,8 @@ pub struct SessionCookieCodec {
     signer: Signer,
     /// The attributes of the last `setCookie`, for `setCookieExpiring`.
     last: Option<OwnedAttributes>,
+    /// Signatures of IDs whose cookies were just verified, for their `Set-Cookie`.
+    recent: RecentSignatures,
 }
 
 /// Cookie attributes kept between calls: they rarely change from one response
@@ -124,6 +126,7 @@ pub fn create_codec(name: String, secrets: Vec<Either<String, Buffer>>) -> Resul
             name,
             signer,
             last: None,
+            recent: RecentSignatures::default(),
         }))
     })
 }
@@ -131,10 +134,16 @@ pub fn create_codec(name: String, secrets: Vec<Either<String, Buffer>>) -> Resul
 /// The session ID from a `Cookie` header: `null` when the cookie is missing,
 /// empty, not signed (`s:` prefix) or signed with none of the secrets.
 #[napi]
-pub fn codec_read_id(codec: &Codec, header: String) -> Result<Option<String>> {
+pub fn codec_read_id(codec: &mut Codec, header: String) -> Result<Option<String>> {
     guarded(|| {
-        Ok(find_cookie(&header, &codec.name)
-            .and_then(|value| codec.unsign_value(&value).map(str::to_string)))
+        let codec = &mut **codec;
+        Ok(find_cookie(&header, &codec.name).and_then(|value| {
+            let signed = value.strip_prefix("s:")?;
+            codec
+                .signer
+                .unsign_remembering(signed, Some(&mut codec.recent))
+                .map(str::to_string)
+        }))
     })
 }
 
@@ -200,7 +209,7 @@ impl SessionCookieCodec {
     fn signed_cookie(&self, id: &str, attributes: &CookieAttributes) -> Result<String> {
         let mut signed = String::with_capacity(id.len() + 46);
         signed.push_str("s:");
-        self.signer.sign_into(id, &mut signed);
+        self.signer.sign_into(id, &mut signed, Some(&self.recent));
         serialize(&self.name, &signed, attributes)
     }
 

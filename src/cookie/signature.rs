@@ -34,15 +34,19 @@ impl Signer {
     /// `value.signature` signed with the first secret.
     pub fn sign(&self, value: &str) -> String {
         let mut signed = String::with_capacity(value.len() + 44);
-        self.sign_into(value, &mut signed);
+        self.sign_into(value, &mut signed, None);
         signed
     }
 
-    /// Appends `value.signature` to `out`.
-    pub fn sign_into(&self, value: &str, out: &mut String) {
+    /// Appends `value.signature` to `out`; a signature in `recent` is not
+    /// computed again.
+    pub fn sign_into(&self, value: &str, out: &mut String, recent: Option<&RecentSignatures>) {
         out.push_str(value);
         out.push('.');
-        STANDARD_NO_PAD.encode_string(mac(&self.keys[0], value), out);
+        match recent.and_then(|recent| recent.find(value)) {
+            Some(signature) => out.push_str(signature),
+            None => STANDARD_NO_PAD.encode_string(mac(&self.keys[0], value), out),
+        }
     }
 
     /// The value of `value.signature` when the signature matches one of the secrets.
@@ -50,15 +54,67 @@ impl Signer {
     /// Unlike cookie-signature 1.0, which compares only as many bytes as a correct
     /// signature has, anything after the signature makes the cookie invalid.
     pub fn unsign<'a>(&self, signed: &'a str) -> Option<&'a str> {
+        self.unsign_remembering(signed, None)
+    }
+
+    /// `unsign`, noting in `recent` a signature the first secret made, which
+    /// signing the same value again would give.
+    pub fn unsign_remembering<'a>(
+        &self,
+        signed: &'a str,
+        mut recent: Option<&mut RecentSignatures>,
+    ) -> Option<&'a str> {
         let dot = signed.rfind('.')?;
         let (value, signature) = (&signed[..dot], &signed.as_bytes()[dot + 1..]);
-        let mut expected = [0u8; 43];
-        self.keys.iter().find_map(|key| {
+        let mut expected = [0u8; SIGNATURE_LENGTH];
+        self.keys.iter().enumerate().find_map(|(index, key)| {
             let written = STANDARD_NO_PAD
                 .encode_slice(mac(key, value), &mut expected)
                 .ok()?;
-            bool::from(expected[..written].ct_eq(signature)).then_some(value)
+            let valid = bool::from(expected[..written].ct_eq(signature));
+            if valid && index == 0 {
+                if let Some(recent) = recent.as_deref_mut() {
+                    recent.remember(value, &signed[dot + 1..]);
+                }
+            }
+            valid.then_some(value)
         })
+    }
+}
+
+/// Base64 (no padding) of an HMAC-SHA256.
+const SIGNATURE_LENGTH: usize = 43;
+
+/// Signatures the first secret gave values lately (their cookie was verified),
+/// so that the `Set-Cookie` that sends the same session ID back, on the same
+/// request or one soon after, signs nothing: a signature is a pure function
+/// of the value and the key, so this changes no output. A few entries, written
+/// in turn, for requests that overlap.
+#[derive(Default)]
+pub struct RecentSignatures {
+    entries: [Option<(String, String)>; RECENT_SIGNATURES],
+    next: usize,
+}
+
+const RECENT_SIGNATURES: usize = 8;
+// Longer values (IDs from an app's genid) are signed each time.
+const MAX_REMEMBERED_VALUE: usize = 64;
+
+impl RecentSignatures {
+    fn remember(&mut self, value: &str, signature: &str) {
+        if value.len() > MAX_REMEMBERED_VALUE || self.find(value).is_some() {
+            return;
+        }
+        self.entries[self.next] = Some((value.to_owned(), signature.to_owned()));
+        self.next = (self.next + 1) % RECENT_SIGNATURES;
+    }
+
+    fn find(&self, value: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .flatten()
+            .find(|(known, _)| known == value)
+            .map(|(_, signature)| signature.as_str())
     }
 }
 
@@ -105,6 +161,55 @@ mod tests {
         assert_eq!(signer.unsign(&format!("{signed}x")), None);
         assert_eq!(signer.unsign("hello"), None);
         assert_eq!(signer.unsign("hello."), None);
+    }
+
+    #[test]
+    fn reuses_only_signatures_the_first_secret_made() {
+        let old = Signer::new(&["old"]).unwrap();
+        let rotated = Signer::new(&["new", "old"]).unwrap();
+        let mut recent = RecentSignatures::default();
+        let by_new = rotated.sign("a");
+        assert_eq!(
+            rotated.unsign_remembering(&by_new, Some(&mut recent)),
+            Some("a")
+        );
+        assert_eq!(recent.find("a"), Some(&by_new[2..]));
+        // Verified by the old secret: signing again must use the new one.
+        let by_old = old.sign("b");
+        assert_eq!(
+            rotated.unsign_remembering(&by_old, Some(&mut recent)),
+            Some("b")
+        );
+        assert_eq!(recent.find("b"), None);
+        let mut out = String::new();
+        rotated.sign_into("b", &mut out, Some(&recent));
+        assert_eq!(out, rotated.sign("b"));
+        // A forged signature is not remembered.
+        assert_eq!(
+            rotated.unsign_remembering("c.forged", Some(&mut recent)),
+            None
+        );
+        assert_eq!(recent.find("c"), None);
+    }
+
+    #[test]
+    fn remembers_a_few_values_in_turn() {
+        let signer = Signer::new(&[KEYBOARD_CAT]).unwrap();
+        let mut recent = RecentSignatures::default();
+        let values: Vec<String> = (0..=RECENT_SIGNATURES).map(|i| format!("v{i}")).collect();
+        for value in &values {
+            signer.unsign_remembering(&signer.sign(value), Some(&mut recent));
+        }
+        assert_eq!(recent.find(&values[0]), None);
+        for value in &values[1..] {
+            let mut out = String::new();
+            signer.sign_into(value, &mut out, Some(&recent));
+            assert_eq!(out, signer.sign(value));
+            assert!(recent.find(value).is_some());
+        }
+        let long = "x".repeat(MAX_REMEMBERED_VALUE + 1);
+        signer.unsign_remembering(&signer.sign(&long), Some(&mut recent));
+        assert_eq!(recent.find(&long), None);
     }
 
     #[test]
