@@ -226,11 +226,3 @@ export interface RedisTlsOptions {
  * Errors carry the `cookie` package's messages (JS rethrows them as TypeErrors).
  */
 export declare function serializeCookie(name: string, value: string, options: CookieOptions): string
-
-/**
- * Where the data of a stored session's JSON begins (a JS string index: the
- * text after the cookie, when the cookie is the first member), or -1. Asked
- * only by a request that changed its session, so that the dirty check needs
- * no serialization of the session as it was loaded.
- */
-export declare function sessionDataStart(json: string): number

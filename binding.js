@@ -857,4 +857,3 @@ module.exports.memoryTouch = nativeBinding.memoryTouch
 module.exports.memoryTouchExpires = nativeBinding.memoryTouchExpires
 module.exports.RedisOp = nativeBinding.RedisOp
 module.exports.serializeCookie = nativeBinding.serializeCookie
-module.exports.sessionDataStart = nativeBinding.sessionDataStart

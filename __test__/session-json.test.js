@@ -114,3 +114,27 @@ describe('serializeSession', () => {
     assert.equal(serializeSession(sessionWith({ 1: 'x' })).data, ',"1":"x"}')
   })
 })
+
+describe('dataStart', () => {
+  const { dataStart } = require('../lib/tracking/session-json')
+
+  it('finds the end of the cookie in what JSON.stringify writes', () => {
+    const next = random(11)
+    const values = [null, true, 0, -1.5e-7, '}', '\\', '"\\]', 'é\u2028', [], [1, ['}']], {}, { a: { b: '{' } }]
+    for (let i = 0; i < 2000; i++) {
+      const pick = () => values[Math.floor(next() * values.length)]
+      const cookie = next() < 0.8 ? new Cookie({ maxAge: Math.floor(next() * 1e6), domain: next() < 0.3 ? 'a"}b\\' : undefined }) : pick()
+      const session = { cookie }
+      for (let k = Math.floor(next() * 3); k > 0; k--) session['k' + k] = pick()
+      const json = JSON.stringify(session)
+      const expected = '{"cookie":'.length + JSON.stringify(cookie).length
+      assert.equal(dataStart(json), expected, json)
+    }
+  })
+
+  it('is -1 for text laid out otherwise or cut short', () => {
+    for (const text of ['', '{}', '{"a":1,"cookie":{}}', '{ "cookie":{}}', '{"cookie":', '{"cookie":{"p":"x', '{"cookie":{"p":1}']) {
+      assert.equal(dataStart(text), -1, text)
+    }
+  })
+})

@@ -1,28 +1,9 @@
 //! Where the value of a serialized session's top-level `cookie` member is, so
-//! that a stored session can be split around it (memory records), and its data
-//! (the text after the cookie, what the dirty check compares) found without a
-//! second serialization in JS. Just enough JSON for that: the top level is
-//! scanned, nested values are skipped whole, and user data is never parsed or
-//! rewritten. The one place that finds the member.
+//! that a stored session can be split around it (memory records). Just enough
+//! JSON for that: the top level is scanned, nested values are skipped whole,
+//! and user data is never parsed or rewritten.
 
 use std::ops::Range;
-
-/// Where the session's data begins, in UTF-16 code units (a JS string index):
-/// right after the cookie's value when the cookie is the first member, as
-/// `JSON.stringify` writes a session; `None` otherwise.
-pub fn data_start(json: &str) -> Option<usize> {
-    const PREFIX: &str = "{\"cookie\":";
-    let member = cookie_member(json)?;
-    if member.start != PREFIX.len() || !json.starts_with(PREFIX) {
-        return None;
-    }
-    let head = &json[..member.end];
-    Some(if head.is_ascii() {
-        member.end
-    } else {
-        head.encode_utf16().count()
-    })
-}
 
 /// The byte range of the value of the top-level member `"cookie"` of the object
 /// in `json`, or `None` when there is none or `json` is not an object.
@@ -141,15 +122,6 @@ mod tests {
     fn tolerates_whitespace() {
         assert_eq!(value("{ \"a\" : 1 , \"cookie\" : { } }"), Some("{ }"));
         assert_eq!(value("\n{\"cookie\"\t:\r\n1}"), Some("1"));
-    }
-
-    #[test]
-    fn data_starts_after_a_first_cookie_in_js_string_units() {
-        assert_eq!(data_start(r#"{"cookie":{"path":"/"},"n":1}"#), Some(22));
-        assert_eq!(data_start(r#"{"cookie":{"path":"/"}}"#), Some(22));
-        assert_eq!(data_start(r#"{"cookie":{"domain":"é"},"n":1}"#), Some(24));
-        assert_eq!(data_start(r#"{"n":1,"cookie":{}}"#), None);
-        assert_eq!(data_start(r#"{ "cookie":{}}"#), None);
     }
 
     #[test]

@@ -153,4 +153,52 @@ function pad2 (n) {
   return n < 10 ? '0' + n : String(n)
 }
 
-module.exports = { serializeSession, serializeData, cookieJson, isoString }
+/**
+ * Where the data of a stored session's JSON begins (the `data` above): right
+ * after the value of its first member when that is `"cookie"`, as
+ * JSON.stringify writes a session (no whitespace); -1 for text laid out
+ * otherwise. Scans only the cookie.
+ */
+function dataStart (json) {
+  if (!json.startsWith(COOKIE_PREFIX)) return -1
+  const start = valueEnd(json, COOKIE_PREFIX.length)
+  const c = json.charCodeAt(start)
+  return c === 44 /* , */ || (c === 125 /* } */ && start === json.length - 1) ? start : -1
+}
+
+// The index after the JSON value that begins at `from`.
+function valueEnd (json, from) {
+  let depth = 0
+  for (let i = from; i < json.length; i++) {
+    const c = json.charCodeAt(i)
+    if (c === 34 /* " */) {
+      i = stringEnd(json, i)
+      if (i < 0 || depth === 0) return i < 0 ? -1 : i + 1
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      if (depth === 0) return i
+      if (--depth === 0) return i + 1
+    } else if (depth === 0 && c === 44 /* , */) {
+      // After a number, true, false or null.
+      return i
+    }
+  }
+  return -1
+}
+
+// The index of the quote that closes the string opened at `start`, or -1.
+function stringEnd (json, start) {
+  let quote = json.indexOf('"', start + 1)
+  while (quote !== -1 && escaped(json, quote)) quote = json.indexOf('"', quote + 1)
+  return quote
+}
+
+// Whether the character at `at` follows an odd number of backslashes.
+function escaped (json, at) {
+  let i = at - 1
+  while (json.charCodeAt(i) === 92 /* \ */) i--
+  return (at - 1 - i) % 2 === 1
+}
+
+module.exports = { serializeSession, serializeData, cookieJson, isoString, dataStart }

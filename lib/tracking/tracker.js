@@ -16,10 +16,10 @@
 //   express-session's two hashes. A snapshot is a generation plus, once
 //   needed, the session's data as JSON text without the cookie (session-json.js).
 //   While the session is trackable and at the snapshot's generation, it is
-//   unchanged and nothing is serialized. The loaded snapshot's text is the
-//   stored JSON's tail when a native store says where the data begins
-//   (src/cookie_member.rs); otherwise it is made just before the first change
-//   (or the first loss of tracking), so read-only requests never serialize.
+//   unchanged and nothing is serialized. A session loaded from a native store
+//   gets as its text the stored JSON's tail after the cookie (session-json.js's
+//   dataStart); any other, the text made just before the first change (or the
+//   first loss of tracking), so read-only requests never serialize.
 // - Decisions. The response hooks ask "modified? saved?" several times in one
 //   synchronous stretch; between `beginDecision` and `endDecision` the
 //   session is serialized at most once.
@@ -27,7 +27,6 @@
 //   and a store's `set` the JSON `Session#save` already made, through a value
 //   handed over for the span of one synchronous call.
 
-const native = require('../native')
 const sessionJson = require('./session-json')
 const CallHandoff = require('./handoff')
 const { SessionWatcher, CreationHidingWatcher, NestedWatcher, isPlainData, kTracker, CREATED_AT } = require('./watchers')
@@ -80,11 +79,8 @@ function dataOf (snapshot) {
   if (snapshot.data === undefined && snapshot.storedText !== undefined) {
     const text = snapshot.storedText
     snapshot.storedText = undefined
-    const start = native.sessionDataStart(text)
-    const c = start >= 0 ? text.charCodeAt(start) : -1
-    if (c === 44 /* , */ || (c === 125 /* } */ && start === text.length - 1)) {
-      snapshot.data = text.slice(start)
-    }
+    const start = sessionJson.dataStart(text)
+    if (start >= 0) snapshot.data = text.slice(start)
   }
   return snapshot.data
 }
@@ -231,7 +227,7 @@ class SessionTracker {
   /**
    * A snapshot of a session as loaded from `json` (its stored text): its data
    * is that text's tail, found only if a change makes the dirty check compare
-   * (src/cookie_member.rs), so the session is never serialized as it was.
+   * (session-json.js's dataStart), so the session is never serialized as it was.
    * Text that does not start with its cookie gets a snapshot() instead.
    */
   storedSnapshot (json) {

@@ -226,12 +226,3 @@ impl SessionCookieCodec {
 pub fn decode_cookie_value(value: String) -> Result<String> {
     guarded(|| Ok(crate::cookie::header::decode_component(&value).into_owned()))
 }
-
-/// Where the data of a stored session's JSON begins (a JS string index: the
-/// text after the cookie, when the cookie is the first member), or -1. Asked
-/// only by a request that changed its session, so that the dirty check needs
-/// no serialization of the session as it was loaded.
-#[napi]
-pub fn session_data_start(json: String) -> Result<i64> {
-    guarded(|| Ok(crate::cookie_member::data_start(&json).map_or(-1, |at| at as i64)))
-}
