@@ -176,6 +176,61 @@ for (const [label, express] of EXPRESS_VERSIONS) {
       }
     })
 
+    it('adds no own property to an Express response, and forgets it once ended', async () => {
+      // Each property added to a re-prototyped response costs V8 a new shape.
+      const app = express()
+      const before = new WeakMap()
+      let ended
+      app.use((req, res, next) => {
+        before.set(res, Reflect.ownKeys(res))
+        next()
+      })
+      app.use(session(options()))
+      app.use((req, res) => {
+        req.session.n = 1
+        const added = Reflect.ownKeys(res).filter((key) => !before.get(res).includes(key)).map(String)
+        res.end(JSON.stringify(added))
+        ended = res
+      })
+      const server = await listen(app)
+      try {
+        const response = await send(server.url)
+        assert.equal(response.setCookie.length, 1)
+        assert.deepEqual(JSON.parse(response.body), [])
+        // Ended: a second end is Node's own (the session's hook holds nothing for it).
+        assert.equal(ended.end(), ended)
+      } finally {
+        await server.close()
+      }
+    })
+
+    it('answers a second end with false while the save is in flight', async () => {
+      const store = new session.MemoryStore()
+      const set = store.set
+      let release
+      store.set = function (sid, sess, cb) {
+        release = () => set.call(this, sid, sess, cb)
+      }
+      const app = express()
+      app.use(session({ ...options(), store }))
+      app.use((req, res) => {
+        req.session.n = 1
+        res.setHeader('Content-Length', '2')
+        res.end('ok')
+        seconds.push(res.end('again'))
+        setImmediate(release)
+      })
+      const seconds = []
+      const server = await listen(app)
+      try {
+        const response = await send(server.url)
+        assert.equal(response.body, 'ok')
+        assert.deepEqual(seconds, [false])
+      } finally {
+        await server.close()
+      }
+    })
+
     it('leaves responses outside the cookie path alone', async () => {
       const app = express()
       app.use(session({ ...options(), cookie: { path: '/admin' } }))
@@ -208,7 +263,7 @@ describe('response hooks on a plain http server', () => {
       assert.equal((await send(url, { headers: { cookie: cookiePair(first) } })).body, '2:' + big)
       // Node's own prototypes are never changed (the Express tests above ran first).
       for (const method of ['writeHead', 'write', 'end']) {
-        assert.equal(http.ServerResponse.prototype[method].toString().includes('kState'), false, method)
+        assert.equal(http.ServerResponse.prototype[method].toString().includes('states.get'), false, method)
       }
     } finally {
       await new Promise((resolve) => server.close(resolve))

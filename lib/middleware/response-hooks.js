@@ -3,20 +3,28 @@
 // Where the middleware hooks a response: its headers (for the Set-Cookie) and
 // its end (for the commit). express-session wraps `writeHead` (on-headers) and
 // `end` on every response, which gives each Express response two new own
-// properties and two closures, and V8 a new object shape per request. Here,
-// for an Express response, the two hooks are installed once, on the response
-// prototype every Express app of that copy of Express shares (mounted apps
-// included), and find their request's state in one slot; responses without
-// that slot pass straight through. Anything else keeps the per-response
-// wrappers: a plain `http` server's response (its prototype is Node's own), a
-// response whose `writeHead`, `write` or `end` was already wrapped before this
-// middleware ran (so the wrapping order stays the one the app set up), and a
-// response a second session middleware hooked first.
+// properties and two closures. Express re-prototypes every response, and V8
+// caches no shape transitions for an object whose prototype was set, so each
+// property added to one builds a new shape (~16k instructions, measured).
+// Here, for an Express response, the two hooks are installed once, on the
+// response prototype every Express app of that copy of Express shares
+// (mounted apps included), and find their request's state in a WeakMap, so
+// the response gets no property at all; responses without state pass straight
+// through. The entry goes when the response really ends: an entry whose value
+// (the state) reaches its key survives every scavenge until a full GC, and
+// left in place, such entries made scavenges half again as long.
+//
+// Anything else keeps the per-response wrappers: a plain `http` server's
+// response (its prototype is Node's own), a response whose `writeHead`,
+// `write` or `end` was already wrapped before this middleware ran (so the
+// wrapping order stays the one the app set up), and a response a second
+// session middleware hooked first.
 
 const http = require('http')
 const onHeaders = require('on-headers')
 
-const kState = Symbol('express-session-rs.response-state')
+// The RequestState of each hooked response, until it ends.
+const states = new WeakMap()
 const hooked = new WeakSet()
 const hasOwn = Object.prototype.hasOwnProperty
 
@@ -27,13 +35,13 @@ const hasOwn = Object.prototype.hasOwnProperty
  */
 function hookResponse (state, res, onHeadersOf, onEnd) {
   const shared = sharedPrototype(res)
-  if (shared === null || res[kState] !== undefined ||
+  if (shared === null || states.has(res) ||
     hasOwn.call(res, 'writeHead') || hasOwn.call(res, 'end') || hasOwn.call(res, 'write')) {
     hookEach(state, res, onHeadersOf, onEnd)
     return
   }
   if (!hooked.has(shared)) install(shared, onHeadersOf, onEnd)
-  res[kState] = state
+  states.set(res, state)
 }
 
 // The prototype Express gives its responses, below every app's own (Express
@@ -57,7 +65,7 @@ function install (proto, onHeadersOf, onEnd) {
   const nextEnd = proto.end
 
   proto.writeHead = function writeHead (statusCode) {
-    const state = this[kState]
+    const state = states.get(this)
     if (state === undefined) return nextWriteHead.apply(this, arguments)
     const args = headersGiven(this, arguments)
     if (!state.headersHooked) {
@@ -73,11 +81,19 @@ function install (proto, onHeadersOf, onEnd) {
   }
 
   proto.end = function end (chunk, encoding) {
-    const state = this[kState]
+    const state = states.get(this)
     if (state === undefined) return nextEnd.apply(this, arguments)
     if (state.ended) return false
     state.ended = true
-    return onEnd(state, this, nextEnd, nextWrite, chunk, encoding)
+    return onEnd(state, this, endThenForget, nextWrite, chunk, encoding)
+  }
+
+  // The end the commit calls: the response's state is needed until it
+  // returns (the headers may go out in it), and never after.
+  function endThenForget () {
+    const ret = nextEnd.apply(this, arguments)
+    states.delete(this)
+    return ret
   }
 }
 
