@@ -102,8 +102,12 @@ function session (options) {
     const codec = settings.codec || settings.codecForRequestSecret(req.secret)
     const state = new RequestState(settings, codec, req, res, next)
 
+    // The cookie is read before req gets its first property from here: each
+    // one gives an Express request a shape V8 has not seen, so every read of
+    // it after that misses V8's inline caches.
+    state.cookieId = getcookie(req, settings.name, codec, settings.metrics)
     req.sessionStore = store
-    state.cookieId = req.sessionID = getcookie(req, settings.name, codec, settings.metrics)
+    req.sessionID = state.cookieId
 
     hookResponse(state)
     loadSession(state)
