@@ -11,12 +11,18 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 export declare class NativeRedisStore {
   /**
-   * `on_replies` receives arrays of `RedisReply`. It must not hold on to
-   * this object: the threadsafe function keeps it alive.
+   * `on_replies` receives the replies as a flat array (`RedisReplyKind`).
+   * It must not hold on to this object: the threadsafe function keeps it
+   * alive.
    */
-  constructor(options: RedisStoreOptions, onReplies: (arg: Array<RedisReply>) => void)
-  /** Queues commands; their replies come through `on_replies`. */
-  submit(commands: Array<RedisCommand>): void
+  constructor(options: RedisStoreOptions, onReplies: (arg: Array<ReplyItem>) => void)
+  /**
+   * Queues command `seq` until the next `flush`; the arguments a command
+   * does not use are `undefined`. Its reply comes through `on_replies`.
+   */
+  queue(seq: number, op: RedisOp, sid?: string | undefined | null, json?: string | undefined | null, expires?: number | undefined | null, ttl?: number | undefined | null, expire?: boolean | undefined | null, condition?: number | undefined | null, expected?: string | undefined | null, oldSid?: string | undefined | null, owner?: string | undefined | null, sids?: Array<string> | undefined | null): void
+  /** Hands the queued commands to the IO thread: one wake-up for them all. */
+  flush(): void
 }
 
 /**
@@ -120,65 +126,42 @@ export declare function memoryTouch(store: Store, sid: string, cookieJson: strin
  */
 export declare function memoryTouchExpires(store: Store, sid: string, expires: number, now: number): boolean
 
-/**
- * One command. `set` and `touch` live until `expires` (ms since the epoch,
- * the cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
- * zero or less deletes the session, as connect-redis does. `expire: false`
- * (connect-redis's `disableTTL`) makes `set` write without an expiry.
- */
-export interface RedisCommand {
-  seq: number
-  op: RedisOp
-  sid?: string
-  json?: string
-  expires?: number
-  ttl?: number
-  expire?: boolean
-  /**
-   * `save`: the condition, numbered as lib/stores/protocol.js numbers them,
-   * and for "unchanged" the JSON that must be stored.
-   */
-  condition?: number
-  expected?: string
-  /** `rotate`: the ID the session moves from (to `sid`). */
-  oldSid?: string
-  /**
-   * `index`, `indexed`, `unindex`: whose index (`userOf`), and for
-   * `unindex` the IDs to take out.
-   */
-  owner?: string
-  sids?: Array<string>
-}
-
+/** What a command does (JS: `RedisOp.Get`, ...). */
 export declare const enum RedisOp {
-  Get = 'get',
-  Set = 'set',
-  Save = 'save',
-  Rotate = 'rotate',
-  Index = 'index',
-  Indexed = 'indexed',
-  Unindex = 'unindex',
-  Touch = 'touch',
-  Destroy = 'destroy',
-  Ids = 'ids',
-  All = 'all',
-  Clear = 'clear',
-  Ping = 'ping',
-  Close = 'close',
+  Get = 0,
+  Set = 1,
+  Save = 2,
+  Rotate = 3,
+  Index = 4,
+  Indexed = 5,
+  Unindex = 6,
+  Touch = 7,
+  Destroy = 8,
+  Ids = 9,
+  All = 10,
+  Clear = 11,
+  Ping = 12,
+  Close = 13,
 }
 
 /**
- * The outcome of command `seq`: `error`, or `value` (text or absent), or
- * `values` (`ids`; `all` as id, json, id, json, ...). A `save` answers
- * `saved: true`, or `saved: false` with the stored JSON as `value` (none:
- * there was no session).
+ * How a reply reads (JS: `RedisReplyKind.Value`, ...). Replies reach JS as
+ * one flat array, three items each: `seq, kind, payload`.
  */
-export interface RedisReply {
-  seq: number
-  error?: string
-  value?: string
-  values?: Array<string>
-  saved?: boolean
+export declare const enum RedisReplyKind {
+  /** `payload`: the text, or null (none, or a command that answers nothing). */
+  Value = 0,
+  /** `payload`: an array of texts (`ids`; `all` as id, json, id, json, ...). */
+  Values = 1,
+  /** A `save` that wrote; `payload` null. */
+  Saved = 2,
+  /**
+   * A `save` that did not write: `payload` the stored JSON, or null when
+   * there was no session.
+   */
+  NotSaved = 3,
+  /** `payload`: the message. */
+  Error = 4,
 }
 
 /**

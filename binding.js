@@ -856,4 +856,5 @@ module.exports.memorySweep = nativeBinding.memorySweep
 module.exports.memoryTouch = nativeBinding.memoryTouch
 module.exports.memoryTouchExpires = nativeBinding.memoryTouchExpires
 module.exports.RedisOp = nativeBinding.RedisOp
+module.exports.RedisReplyKind = nativeBinding.RedisReplyKind
 module.exports.serializeCookie = nativeBinding.serializeCookie

@@ -14,6 +14,8 @@ const { jsonForStore } = require('../tracking/tracker')
 const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
 const { readOptions } = require('./redis-options')
 
+const { RedisOp, RedisReplyKind } = native
+
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
 const kQueue = Symbol('express-session-rs.redis-queue')
@@ -69,7 +71,7 @@ function RedisStore (options) {
 util.inherits(RedisStore, Store)
 
 RedisStore.prototype.get = function get (sid, callback) {
-  return send(this, { op: 'get', sid: String(sid) }, parsedSession, callback)
+  return send(this, { op: RedisOp.Get, sid: String(sid) }, parsedSession, callback)
 }
 
 RedisStore.prototype.set = function set (sid, session, callback) {
@@ -87,7 +89,7 @@ RedisStore.prototype.touch = function touch (sid, session, callback) {
   let command
   try {
     const { expires, ttl } = lifetimeOf(this, session)
-    command = { op: 'touch', sid: String(sid), expires, ttl }
+    command = { op: RedisOp.Touch, sid: String(sid), expires, ttl }
   } catch (err) {
     return failed(err, callback)
   }
@@ -98,7 +100,7 @@ function write (store, sid, session, json, callback) {
   let command
   try {
     const { expires, ttl } = lifetimeOf(store, session)
-    command = { op: 'set', sid: writableId(sid), json, expires, ttl, expire: !store.disableTTL }
+    command = { op: RedisOp.Set, sid: writableId(sid), json, expires, ttl, expire: !store.disableTTL }
   } catch (err) {
     return failed(err, callback)
   }
@@ -106,24 +108,24 @@ function write (store, sid, session, json, callback) {
 }
 
 RedisStore.prototype.destroy = function destroy (sid, callback) {
-  return send(this, { op: 'destroy', sid: String(sid) }, nothing, callback)
+  return send(this, { op: RedisOp.Destroy, sid: String(sid) }, nothing, callback)
 }
 
 RedisStore.prototype.clear = function clear (callback) {
-  return send(this, { op: 'clear' }, nothing, callback)
+  return send(this, { op: RedisOp.Clear }, nothing, callback)
 }
 
 RedisStore.prototype.length = function length (callback) {
-  return send(this, { op: 'ids' }, (reply) => reply.values.length, callback)
+  return send(this, { op: RedisOp.Ids }, (kind, ids) => ids.length, callback)
 }
 
 RedisStore.prototype.ids = function ids (callback) {
-  return send(this, { op: 'ids' }, (reply) => reply.values, callback)
+  return send(this, { op: RedisOp.Ids }, payloadOf, callback)
 }
 
 /** Every session, each with its `id`, as connect-redis returns them. */
 RedisStore.prototype.all = function all (callback) {
-  return send(this, { op: 'all' }, sessionsWithIds, callback)
+  return send(this, { op: RedisOp.All }, sessionsWithIds, callback)
 }
 
 /**
@@ -151,11 +153,11 @@ RedisStore.prototype.destroySessionsOf = function destroySessionsOf (owner, opti
     if (left === 0) return done(null, 0)
     let failed = null
     for (const id of doomed) {
-      send(this, { op: 'destroy', sid: id }, nothing, (err) => {
+      send(this, { op: RedisOp.Destroy, sid: id }, nothing, (err) => {
         if (err) failed = err
         if (--left > 0) return
         if (failed) return done(failed)
-        send(this, { op: 'unindex', owner: String(owner), sids: doomed }, nothing, (err) => done(err, doomed.length))
+        send(this, { op: RedisOp.Unindex, owner: String(owner), sids: doomed }, nothing, (err) => done(err, doomed.length))
       })
     }
   }))
@@ -166,14 +168,14 @@ RedisStore.prototype.destroySessionsOf = function destroySessionsOf (owner, opti
 function ownedSessions (store, owner, done) {
   const ownerOf = store[kOwnerOf]
   const key = String(owner)
-  send(store, { op: 'indexed', owner: key }, (reply) => reply.values, (err, ids) => {
+  send(store, { op: RedisOp.Indexed, owner: key }, payloadOf, (err, ids) => {
     if (err) return done(err)
     if (ids.length === 0) return done(null, [])
     const found = new Array(ids.length)
     let left = ids.length
     let failed = null
     ids.forEach((id, i) => {
-      send(store, { op: 'get', sid: id }, parsedSession, (err, session) => {
+      send(store, { op: RedisOp.Get, sid: id }, parsedSession, (err, session) => {
         if (err) failed = err
         found[i] = session
         if (--left > 0) return
@@ -186,7 +188,7 @@ function ownedSessions (store, owner, done) {
           else stale.push(id)
         })
         if (stale.length === 0) return done(null, live)
-        send(store, { op: 'unindex', owner: key, sids: stale }, nothing, (err) => done(err, live))
+        send(store, { op: RedisOp.Unindex, owner: key, sids: stale }, nothing, (err) => done(err, live))
       })
     })
   })
@@ -207,7 +209,7 @@ RedisStore.prototype.close = function close (callback) {
   clearInterval(health.timer)
   health.timer = null
   health.closed = true
-  return send(this, { op: 'close' }, nothing, callback)
+  return send(this, { op: RedisOp.Close }, nothing, callback)
 }
 
 // The native-store protocol (see protocol.js): JSON text both ways. Every
@@ -222,7 +224,7 @@ const nativeProtocol = {
   boundsItsWaits: true,
 
   load (store, sid, callback) {
-    send(store, { op: 'get', sid }, storedText, callback)
+    send(store, { op: RedisOp.Get, sid }, payloadOf, callback)
   },
 
   save (store, sid, session, json, condition, expected, callback) {
@@ -230,7 +232,7 @@ const nativeProtocol = {
     try {
       const { expires, ttl } = lifetimeOf(store, session)
       command = {
-        op: 'save',
+        op: RedisOp.Save,
         sid: writableId(sid),
         json,
         expires,
@@ -260,7 +262,7 @@ const nativeProtocol = {
     let command
     try {
       const { expires, ttl } = lifetimeOf(store, session)
-      command = { op: 'index', owner: String(owner), sid: String(sid), expires, ttl, expire: !store.disableTTL }
+      command = { op: RedisOp.Index, owner: String(owner), sid: String(sid), expires, ttl, expire: !store.disableTTL }
     } catch (err) {
       return
     }
@@ -277,7 +279,7 @@ const nativeProtocol = {
     let command
     try {
       const { expires, ttl } = lifetimeOf(store, session)
-      command = { op: 'rotate', sid: writableId(newSid), oldSid: String(oldSid), json, expires, ttl, expire: !store.disableTTL }
+      command = { op: RedisOp.Rotate, sid: writableId(newSid), oldSid: String(oldSid), json, expires, ttl, expire: !store.disableTTL }
     } catch (err) {
       process.nextTick(callback, err)
       return
@@ -289,8 +291,9 @@ const nativeProtocol = {
 Object.defineProperty(RedisStore.prototype, kStoreProtocol, { value: nativeProtocol })
 
 // Commands wait in `batch` until the event loop's check phase, then cross to
-// Rust together: one call and one wake-up of the IO thread per loop turn.
-// Replies come back in batches too, matched to their callbacks by `seq`.
+// Rust, one call each with positional arguments, and go to the IO thread
+// together: one wake-up of it per loop turn. Replies come back in batches
+// too, as one flat array, matched to their callbacks by `seq`.
 class CommandQueue {
   constructor () {
     this.batch = []
@@ -298,25 +301,33 @@ class CommandQueue {
     this.seq = 0
   }
 
+  // `replies`: `seq, kind, payload` for each (src/binding/redis.rs).
   deliver (replies) {
-    for (const reply of replies) {
-      const entry = this.waiting.get(reply.seq)
+    for (let i = 0; i < replies.length; i += 3) {
+      const entry = this.waiting.get(replies[i])
       if (entry === undefined) continue
-      this.waiting.delete(reply.seq)
-      if (reply.error != null) {
+      this.waiting.delete(replies[i])
+      const kind = replies[i + 1]
+      const payload = replies[i + 2]
+      if (kind === RedisReplyKind.Error) {
         checkHealth(entry.store)
-        finish(entry.callback, replyError(reply.error))
+        finish(entry.callback, replyError(payload))
         continue
       }
       let value
       try {
-        value = entry.answer(reply)
+        value = entry.answer(kind, payload)
       } catch (err) {
         finish(entry.callback, err)
         continue
       }
       finish(entry.callback, null, value)
     }
+  }
+
+  // Command `seq` failed before it reached Redis.
+  fail (seq, err) {
+    this.deliver([seq, RedisReplyKind.Error, err.message])
   }
 }
 
@@ -340,10 +351,20 @@ function flush (store) {
   const queue = store[kQueue]
   const batch = queue.batch
   queue.batch = []
+  const redis = store[kRedis]
+  const queued = []
+  for (const c of batch) {
+    try {
+      redis.queue(c.seq, c.op, c.sid, c.json, c.expires, c.ttl, c.expire, c.condition, c.expected, c.oldSid, c.owner, c.sids)
+      queued.push(c.seq)
+    } catch (err) {
+      queue.fail(c.seq, err)
+    }
+  }
   try {
-    store[kRedis].submit(batch)
+    redis.flush()
   } catch (err) {
-    queue.deliver(batch.map(({ seq }) => ({ seq, error: err.message })))
+    for (const seq of queued) queue.fail(seq, err)
   }
 }
 
@@ -387,24 +408,23 @@ function writableId (sid) {
 }
 
 // lib/stores/protocol.js's outcome: true, null, or the JSON stored now.
-function saveOutcome (reply) {
-  if (reply.saved) return true
-  return reply.value == null ? null : reply.value
+function saveOutcome (kind, stored) {
+  return kind === RedisReplyKind.Saved ? true : stored
 }
 
-function storedText (reply) {
-  return reply.value == null ? null : reply.value
+function payloadOf (kind, payload) {
+  return payload
 }
 
-function parsedSession (reply) {
-  return reply.value == null ? null : JSON.parse(reply.value)
+function parsedSession (kind, json) {
+  return json === null ? null : JSON.parse(json)
 }
 
-function sessionsWithIds (reply) {
+function sessionsWithIds (kind, values) {
   const sessions = []
-  for (let i = 0; i < reply.values.length; i += 2) {
-    const sess = JSON.parse(reply.values[i + 1])
-    sess.id = reply.values[i]
+  for (let i = 0; i < values.length; i += 2) {
+    const sess = JSON.parse(values[i + 1])
+    sess.id = values[i]
     sessions.push(sess)
   }
   return sessions
@@ -423,7 +443,7 @@ function checkHealth (store) {
   const health = store[kHealth]
   if (health.down || health.checking || health.closed) return
   health.checking = true
-  send(store, { op: 'ping' }, nothing).then(() => {
+  send(store, { op: RedisOp.Ping }, nothing).then(() => {
     health.checking = false
   }, () => {
     health.checking = false
@@ -439,7 +459,7 @@ function probe (store) {
   const health = store[kHealth]
   if (health.checking) return
   health.checking = true
-  send(store, { op: 'ping' }, nothing).then(() => {
+  send(store, { op: RedisOp.Ping }, nothing).then(() => {
     health.checking = false
     if (!health.down) return
     health.down = false

@@ -1,15 +1,20 @@
-//! The native Redis store. JS submits the commands of one event-loop turn in
-//! one call; the IO thread (`redis::dispatch`) sends the replies back through a
-//! single threadsafe function, which drains every reply that is ready when it
-//! runs. The threadsafe function keeps the event loop alive only while
-//! commands are outstanding.
+//! The native Redis store. JS queues each command with one call of positional
+//! arguments and hands the commands of one event-loop turn to the IO thread
+//! (`redis::dispatch`) with one `flush`; the IO thread sends the replies back
+//! through a single threadsafe function, which drains every reply that is
+//! ready when it runs, as one flat array. Positional arguments and a flat array,
+//! not objects: napi reads and writes object fields by name, through V8's
+//! slowest paths, and that cost about 40k instructions per command. The
+//! threadsafe function keeps the event loop alive only while commands are
+//! outstanding.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Either4, Function, Null};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Result, Status};
 use napi_derive::napi;
@@ -129,7 +134,8 @@ fn target_of(options: &mut RedisStoreOptions) -> std::result::Result<Target, Str
     Ok(Target::Server(endpoint(&url, &credentials, tls.as_ref())?))
 }
 
-#[napi(string_enum = "lowercase")]
+/// What a command does (JS: `RedisOp.Get`, ...).
+#[napi]
 pub enum RedisOp {
     Get,
     Set,
@@ -151,68 +157,65 @@ pub enum RedisOp {
 /// the cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
 /// zero or less deletes the session, as connect-redis does. `expire: false`
 /// (connect-redis's `disableTTL`) makes `set` write without an expiry.
-#[napi(object, object_to_js = false)]
-pub struct RedisCommand {
-    pub seq: u32,
-    pub op: RedisOp,
-    pub sid: Option<String>,
-    pub json: Option<String>,
-    pub expires: Option<f64>,
-    pub ttl: Option<i64>,
-    pub expire: Option<bool>,
+struct RedisCommand {
+    op: RedisOp,
+    sid: Option<String>,
+    json: Option<String>,
+    expires: Option<f64>,
+    ttl: Option<i64>,
+    expire: Option<bool>,
     /// `save`: the condition, numbered as lib/stores/protocol.js numbers them,
     /// and for "unchanged" the JSON that must be stored.
-    pub condition: Option<u32>,
-    pub expected: Option<String>,
+    condition: Option<u32>,
+    expected: Option<String>,
     /// `rotate`: the ID the session moves from (to `sid`).
-    pub old_sid: Option<String>,
+    old_sid: Option<String>,
     /// `index`, `indexed`, `unindex`: whose index (`userOf`), and for
     /// `unindex` the IDs to take out.
-    pub owner: Option<String>,
-    pub sids: Option<Vec<String>>,
+    owner: Option<String>,
+    sids: Option<Vec<String>>,
 }
 
-/// The outcome of command `seq`: `error`, or `value` (text or absent), or
-/// `values` (`ids`; `all` as id, json, id, json, ...). A `save` answers
-/// `saved: true`, or `saved: false` with the stored JSON as `value` (none:
-/// there was no session).
-#[napi(object, object_from_js = false)]
-pub struct RedisReply {
-    pub seq: u32,
-    pub error: Option<String>,
-    pub value: Option<String>,
-    pub values: Option<Vec<String>>,
-    pub saved: Option<bool>,
+/// How a reply reads (JS: `RedisReplyKind.Value`, ...). Replies reach JS as
+/// one flat array, three items each: `seq, kind, payload`.
+#[napi]
+pub enum RedisReplyKind {
+    /// `payload`: the text, or null (none, or a command that answers nothing).
+    Value,
+    /// `payload`: an array of texts (`ids`; `all` as id, json, id, json, ...).
+    Values,
+    /// A `save` that wrote; `payload` null.
+    Saved,
+    /// A `save` that did not write: `payload` the stored JSON, or null when
+    /// there was no session.
+    NotSaved,
+    /// `payload`: the message.
+    Error,
 }
 
-impl From<Reply> for RedisReply {
-    fn from(reply: Reply) -> Self {
-        let mut js = RedisReply {
-            seq: reply.seq,
-            error: None,
-            value: None,
-            values: None,
-            saved: None,
-        };
-        match reply.outcome {
-            Ok(Answer::Done) => {}
-            Ok(Answer::Text(text)) => js.value = text,
-            Ok(Answer::Texts(texts)) => js.values = Some(texts),
-            Ok(Answer::Saved(outcome)) => match outcome {
-                SaveOutcome::Saved => js.saved = Some(true),
-                SaveOutcome::Missing => js.saved = Some(false),
-                SaveOutcome::Differs(current) => {
-                    js.saved = Some(false);
-                    js.value = Some(current);
-                }
-            },
-            Err(message) => js.error = Some(message),
+/// One item of the flat reply array.
+type ReplyItem = Either4<u32, String, Null, Vec<String>>;
+
+/// Appends `reply` as `seq, kind, payload`.
+fn push_reply(reply: Reply, out: &mut Vec<ReplyItem>) {
+    let text = |value: Option<String>| value.map_or(Either4::C(Null), Either4::B);
+    let (kind, payload) = match reply.outcome {
+        Ok(Answer::Done) => (RedisReplyKind::Value, Either4::C(Null)),
+        Ok(Answer::Text(value)) => (RedisReplyKind::Value, text(value)),
+        Ok(Answer::Texts(texts)) => (RedisReplyKind::Values, Either4::D(texts)),
+        Ok(Answer::Saved(SaveOutcome::Saved)) => (RedisReplyKind::Saved, Either4::C(Null)),
+        Ok(Answer::Saved(SaveOutcome::Missing)) => (RedisReplyKind::NotSaved, Either4::C(Null)),
+        Ok(Answer::Saved(SaveOutcome::Differs(current))) => {
+            (RedisReplyKind::NotSaved, Either4::B(current))
         }
-        js
-    }
+        Err(message) => (RedisReplyKind::Error, Either4::B(message)),
+    };
+    out.push(Either4::A(reply.seq));
+    out.push(Either4::A(kind as u32));
+    out.push(payload);
 }
 
-type RepliesReady = ThreadsafeFunction<(), (), Vec<RedisReply>, Status, false, true>;
+type RepliesReady = ThreadsafeFunction<(), (), Vec<ReplyItem>, Status, false, true>;
 
 /// What the IO thread and the JS thread share.
 struct Mailbox {
@@ -253,31 +256,72 @@ impl Mailbox {
 pub struct NativeRedisStore {
     dispatcher: Dispatcher,
     mailbox: Arc<Mailbox>,
+    /// Commands queued on the JS thread since the last `flush`.
+    queued: RefCell<Batch>,
     /// Kept so that the threadsafe function lives as long as this object.
     _ready: Arc<RepliesReady>,
 }
 
 #[napi]
 impl NativeRedisStore {
-    /// `on_replies` receives arrays of `RedisReply`. It must not hold on to
-    /// this object: the threadsafe function keeps it alive.
+    /// `on_replies` receives the replies as a flat array (`RedisReplyKind`).
+    /// It must not hold on to this object: the threadsafe function keeps it
+    /// alive.
     #[napi(constructor)]
     pub fn new(
         options: RedisStoreOptions,
-        on_replies: Function<'_, Vec<RedisReply>, ()>,
+        on_replies: Function<'_, Vec<ReplyItem>, ()>,
     ) -> Result<Self> {
         guarded(|| Self::start(options, on_replies))
     }
 
-    /// Queues commands; their replies come through `on_replies`.
+    /// Queues command `seq` until the next `flush`; the arguments a command
+    /// does not use are `undefined`. Its reply comes through `on_replies`.
+    #[allow(clippy::too_many_arguments)]
     #[napi]
-    pub fn submit(&self, env: Env, commands: Vec<RedisCommand>) -> Result<()> {
+    pub fn queue(
+        &self,
+        seq: u32,
+        op: RedisOp,
+        sid: Option<String>,
+        json: Option<String>,
+        expires: Option<f64>,
+        ttl: Option<i64>,
+        expire: Option<bool>,
+        condition: Option<u32>,
+        expected: Option<String>,
+        old_sid: Option<String>,
+        owner: Option<String>,
+        sids: Option<Vec<String>>,
+    ) -> Result<()> {
         guarded(|| {
-            let now = now_ms();
-            let batch = commands
-                .into_iter()
-                .map(|command| Ok((command.seq, request_of(command, now)?)))
-                .collect::<Result<Batch>>()?;
+            let command = RedisCommand {
+                op,
+                sid,
+                json,
+                expires,
+                ttl,
+                expire,
+                condition,
+                expected,
+                old_sid,
+                owner,
+                sids,
+            };
+            let request = request_of(command, now_ms())?;
+            self.queued.borrow_mut().push((seq, request));
+            Ok(())
+        })
+    }
+
+    /// Hands the queued commands to the IO thread: one wake-up for them all.
+    #[napi]
+    pub fn flush(&self, env: Env) -> Result<()> {
+        guarded(|| {
+            let batch = std::mem::take(&mut *self.queued.borrow_mut());
+            if batch.is_empty() {
+                return Ok(());
+            }
             let count = batch.len() as isize;
             if self.dispatcher.submit(batch).is_err() {
                 return Err(napi::Error::from_reason("the Redis thread has stopped"));
@@ -291,7 +335,7 @@ impl NativeRedisStore {
 impl NativeRedisStore {
     fn start(
         mut options: RedisStoreOptions,
-        on_replies: Function<'_, Vec<RedisReply>, ()>,
+        on_replies: Function<'_, Vec<ReplyItem>, ()>,
     ) -> Result<Self> {
         if options.connect_timeout == 0 || options.command_timeout == 0 {
             return Err(invalid_arg(
@@ -312,7 +356,11 @@ impl NativeRedisStore {
             .build_callback(move |ctx| {
                 let replies = drained.take();
                 drained.count(ctx.env.raw(), -(replies.len() as isize));
-                Ok(replies.into_iter().map(RedisReply::from).collect())
+                let mut items = Vec::with_capacity(replies.len() * 3);
+                for reply in replies {
+                    push_reply(reply, &mut items);
+                }
+                Ok(items)
             })?;
         mailbox.ready.store(ready.raw().cast(), Ordering::Relaxed);
         let ready = Arc::new(ready);
@@ -342,6 +390,7 @@ impl NativeRedisStore {
         Ok(NativeRedisStore {
             dispatcher,
             mailbox,
+            queued: RefCell::new(Vec::new()),
             _ready: ready,
         })
     }
@@ -360,7 +409,6 @@ fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
         old_sid,
         owner,
         sids,
-        ..
     } = command;
     let ttl = ttl_seconds(expires, now, ttl.unwrap_or(0));
     // A write keeps a TTL unless told not to, and always deletes at zero or less.
