@@ -118,6 +118,31 @@ const scenarios = [
     handler: 'write',
     setCookie: true,
     parts: ['http']
+  },
+  // What ours's conditional saves cost: the write scenarios again with
+  // lastWriteWins, ours's unconditional whole-session write (express-session
+  // ignores the option). Run only when named in BENCH_SCENARIOS.
+  {
+    name: 'writing-lww',
+    session: true,
+    store: 'memory',
+    options: { lastWriteWins: true },
+    returning: true,
+    handler: 'write',
+    setCookie: true,
+    parts: ['http'],
+    onlyWhenNamed: true
+  },
+  {
+    name: 'redis-write-lww',
+    session: true,
+    store: 'redis',
+    options: { lastWriteWins: true },
+    returning: true,
+    handler: 'write',
+    setCookie: true,
+    parts: ['http'],
+    onlyWhenNamed: true
   }
 ]
 
@@ -130,6 +155,7 @@ function sessionOptions (scenario, store) {
     saveUninitialized: Boolean(options.saveUninitialized),
     rolling: Boolean(options.rolling),
     ...(options.touchAfter !== undefined ? { touchAfter: options.touchAfter } : {}),
+    ...(options.lastWriteWins ? { lastWriteWins: true } : {}),
     cookie: { maxAge: MAX_AGE },
     store
   }
@@ -146,7 +172,7 @@ function scenariosFor (part, filter, always = []) {
     if (unknown.length) throw new Error(`unknown scenario(s) in BENCH_SCENARIOS: ${unknown.join(', ')}`)
   }
   return scenarios.filter((s) => s.parts.includes(part) &&
-    (!wanted || wanted.includes(s.name) || always.includes(s.name)))
+    (wanted ? wanted.includes(s.name) || always.includes(s.name) : !s.onlyWhenNamed))
 }
 
 function scenarioByName (name) {
