@@ -173,7 +173,8 @@ function valueEnd (json, from) {
     const c = json.charCodeAt(i)
     if (c === 34 /* " */) {
       i = stringEnd(json, i)
-      if (i < 0 || depth === 0) return i < 0 ? -1 : i + 1
+      if (i < 0) return -1
+      if (depth === 0) return i + 1
     } else if (c === 123 /* { */ || c === 91 /* [ */) {
       depth++
     } else if (c === 125 /* } */ || c === 93 /* ] */) {
