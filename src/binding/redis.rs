@@ -8,9 +8,9 @@
 //! threadsafe function keeps the event loop alive only while commands are
 //! outstanding.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
