@@ -19,6 +19,16 @@ export declare class NativeRedisStore {
   /**
    * Queues command `seq` until the next `flush`; the arguments a command
    * does not use are `undefined`. Its reply comes through `on_replies`.
+   *
+   * `set` and `touch` live until `expires` (ms since the epoch, the
+   * cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
+   * zero or less deletes the session, as connect-redis does. `expire: false`
+   * (connect-redis's `disableTTL`) makes `set` write without an expiry.
+   * `save`: `condition`, numbered as lib/stores/protocol.js numbers them,
+   * and for "unchanged" the JSON `expected` to be stored. `rotate`: the ID
+   * `old_sid` the session moves from (to `sid`). `index`, `indexed`,
+   * `unindex`: whose index (`owner`, from `userOf`), and for `unindex` the
+   * IDs `sids` to take out.
    */
   queue(seq: number, op: RedisOp, sid?: string | undefined | null, json?: string | undefined | null, expires?: number | undefined | null, ttl?: number | undefined | null, expire?: boolean | undefined | null, condition?: number | undefined | null, expected?: string | undefined | null, oldSid?: string | undefined | null, owner?: string | undefined | null, sids?: Array<string> | undefined | null): void
   /** Hands the queued commands to the IO thread: one wake-up for them all. */

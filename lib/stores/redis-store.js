@@ -352,11 +352,9 @@ function flush (store) {
   const batch = queue.batch
   queue.batch = []
   const redis = store[kRedis]
-  const queued = []
   for (const c of batch) {
     try {
       redis.queue(c.seq, c.op, c.sid, c.json, c.expires, c.ttl, c.expire, c.condition, c.expected, c.oldSid, c.owner, c.sids)
-      queued.push(c.seq)
     } catch (err) {
       queue.fail(c.seq, err)
     }
@@ -364,7 +362,8 @@ function flush (store) {
   try {
     redis.flush()
   } catch (err) {
-    for (const seq of queued) queue.fail(seq, err)
+    // Those that already failed are answered: fail() passes them over.
+    for (const c of batch) queue.fail(c.seq, err)
   }
 }
 

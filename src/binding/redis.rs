@@ -153,29 +153,6 @@ pub enum RedisOp {
     Close,
 }
 
-/// One command. `set` and `touch` live until `expires` (ms since the epoch,
-/// the cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
-/// zero or less deletes the session, as connect-redis does. `expire: false`
-/// (connect-redis's `disableTTL`) makes `set` write without an expiry.
-struct RedisCommand {
-    op: RedisOp,
-    sid: Option<String>,
-    json: Option<String>,
-    expires: Option<f64>,
-    ttl: Option<i64>,
-    expire: Option<bool>,
-    /// `save`: the condition, numbered as lib/stores/protocol.js numbers them,
-    /// and for "unchanged" the JSON that must be stored.
-    condition: Option<u32>,
-    expected: Option<String>,
-    /// `rotate`: the ID the session moves from (to `sid`).
-    old_sid: Option<String>,
-    /// `index`, `indexed`, `unindex`: whose index (`userOf`), and for
-    /// `unindex` the IDs to take out.
-    owner: Option<String>,
-    sids: Option<Vec<String>>,
-}
-
 /// How a reply reads (JS: `RedisReplyKind.Value`, ...). Replies reach JS as
 /// one flat array, three items each: `seq, kind, payload`.
 #[napi]
@@ -277,6 +254,16 @@ impl NativeRedisStore {
 
     /// Queues command `seq` until the next `flush`; the arguments a command
     /// does not use are `undefined`. Its reply comes through `on_replies`.
+    ///
+    /// `set` and `touch` live until `expires` (ms since the epoch, the
+    /// cookie's expiry), or for `ttl` seconds when there is none; a lifetime of
+    /// zero or less deletes the session, as connect-redis does. `expire: false`
+    /// (connect-redis's `disableTTL`) makes `set` write without an expiry.
+    /// `save`: `condition`, numbered as lib/stores/protocol.js numbers them,
+    /// and for "unchanged" the JSON `expected` to be stored. `rotate`: the ID
+    /// `old_sid` the session moves from (to `sid`). `index`, `indexed`,
+    /// `unindex`: whose index (`owner`, from `userOf`), and for `unindex` the
+    /// IDs `sids` to take out.
     #[allow(clippy::too_many_arguments)]
     #[napi]
     pub fn queue(
@@ -295,20 +282,59 @@ impl NativeRedisStore {
         sids: Option<Vec<String>>,
     ) -> Result<()> {
         guarded(|| {
-            let command = RedisCommand {
-                op,
-                sid,
-                json,
-                expires,
-                ttl,
-                expire,
-                condition,
-                expected,
-                old_sid,
-                owner,
-                sids,
+            let ttl = ttl_seconds(expires, now_ms(), ttl.unwrap_or(0));
+            // A write keeps a TTL unless told not to, and always deletes at zero or less.
+            let write_ttl = (expire.unwrap_or(true) || ttl <= 0).then_some(ttl);
+            let request = match op {
+                RedisOp::Get => Request::Get {
+                    sid: required(sid, "sid")?,
+                },
+                RedisOp::Set => Request::Set {
+                    sid: required(sid, "sid")?,
+                    json: required(json, "json")?,
+                    ttl: write_ttl,
+                },
+                RedisOp::Save => Request::Save {
+                    sid: required(sid, "sid")?,
+                    json: required(json, "json")?,
+                    ttl: write_ttl,
+                    condition: SaveCondition::from_code(
+                        condition.unwrap_or(0),
+                        expected.as_deref().map(expected_digest),
+                    )
+                    .ok_or_else(|| invalid_arg("unknown save condition"))?,
+                },
+                RedisOp::Rotate => Request::Rotate {
+                    old: required(old_sid, "oldSid")?,
+                    sid: required(sid, "sid")?,
+                    json: required(json, "json")?,
+                    ttl: write_ttl,
+                },
+                RedisOp::Index => Request::Index {
+                    owner: required(owner, "owner")?,
+                    sid: required(sid, "sid")?,
+                    ttl: write_ttl,
+                },
+                RedisOp::Indexed => Request::Indexed {
+                    owner: required(owner, "owner")?,
+                },
+                RedisOp::Unindex => Request::Unindex {
+                    owner: required(owner, "owner")?,
+                    sids: sids.unwrap_or_default(),
+                },
+                RedisOp::Touch => Request::Touch {
+                    sid: required(sid, "sid")?,
+                    ttl,
+                },
+                RedisOp::Destroy => Request::Destroy {
+                    sid: required(sid, "sid")?,
+                },
+                RedisOp::Ids => Request::Ids,
+                RedisOp::All => Request::All,
+                RedisOp::Clear => Request::Clear,
+                RedisOp::Ping => Request::Ping,
+                RedisOp::Close => Request::Close,
             };
-            let request = request_of(command, now_ms())?;
             self.queued.borrow_mut().push((seq, request));
             Ok(())
         })
@@ -394,75 +420,6 @@ impl NativeRedisStore {
             _ready: ready,
         })
     }
-}
-
-fn request_of(command: RedisCommand, now: f64) -> Result<Request> {
-    let RedisCommand {
-        op,
-        sid,
-        json,
-        expires,
-        ttl,
-        expire,
-        condition,
-        expected,
-        old_sid,
-        owner,
-        sids,
-    } = command;
-    let ttl = ttl_seconds(expires, now, ttl.unwrap_or(0));
-    // A write keeps a TTL unless told not to, and always deletes at zero or less.
-    let write_ttl = (expire.unwrap_or(true) || ttl <= 0).then_some(ttl);
-    Ok(match op {
-        RedisOp::Get => Request::Get {
-            sid: required(sid, "sid")?,
-        },
-        RedisOp::Set => Request::Set {
-            sid: required(sid, "sid")?,
-            json: required(json, "json")?,
-            ttl: write_ttl,
-        },
-        RedisOp::Save => Request::Save {
-            sid: required(sid, "sid")?,
-            json: required(json, "json")?,
-            ttl: write_ttl,
-            condition: SaveCondition::from_code(
-                condition.unwrap_or(0),
-                expected.as_deref().map(expected_digest),
-            )
-            .ok_or_else(|| invalid_arg("unknown save condition"))?,
-        },
-        RedisOp::Rotate => Request::Rotate {
-            old: required(old_sid, "oldSid")?,
-            sid: required(sid, "sid")?,
-            json: required(json, "json")?,
-            ttl: write_ttl,
-        },
-        RedisOp::Index => Request::Index {
-            owner: required(owner, "owner")?,
-            sid: required(sid, "sid")?,
-            ttl: write_ttl,
-        },
-        RedisOp::Indexed => Request::Indexed {
-            owner: required(owner, "owner")?,
-        },
-        RedisOp::Unindex => Request::Unindex {
-            owner: required(owner, "owner")?,
-            sids: sids.unwrap_or_default(),
-        },
-        RedisOp::Touch => Request::Touch {
-            sid: required(sid, "sid")?,
-            ttl,
-        },
-        RedisOp::Destroy => Request::Destroy {
-            sid: required(sid, "sid")?,
-        },
-        RedisOp::Ids => Request::Ids,
-        RedisOp::All => Request::All,
-        RedisOp::Clear => Request::Clear,
-        RedisOp::Ping => Request::Ping,
-        RedisOp::Close => Request::Close,
-    })
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String> {
