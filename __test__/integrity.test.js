@@ -7,6 +7,7 @@
 // store written against the callback API (or `lastWriteWins: true`) it is
 // express-session's last write wins.
 
+const net = require('net')
 const { describe, it, before, after } = require('node:test')
 const assert = require('node:assert/strict')
 const session = require('..')
@@ -97,6 +98,31 @@ async function interleave (server, tag, first, second) {
 }
 
 const withCookie = (cookie) => ({ headers: { cookie } })
+
+/** A TCP relay to `port` whose replies arrive `delay` ms late: a distant Redis. */
+function latencyRelay (port, delay) {
+  const sockets = new Set()
+  const relay = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1')
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.on('data', (chunk) => upstream.write(chunk))
+    upstream.on('data', (chunk) => setTimeout(() => client.destroyed || client.write(chunk), delay))
+  })
+  return new Promise((resolve) => relay.listen(0, '127.0.0.1', () => resolve({
+    port: relay.address().port,
+    close () {
+      for (const socket of sockets) socket.destroy()
+      relay.close()
+    }
+  })))
+}
 
 function scenarios (label, makeStore, service) {
   describe(`forced interleavings (${label})`, needs(service), () => {
@@ -322,6 +348,33 @@ describe('express-session\'s behaviour where it is asked for', () => {
       }
     })
   }
+
+  it('lastWriteWins: concurrent saves of one session to Redis go out together, not one round trip after another', needs('redis'), async () => {
+    const DELAY = 150
+    const relay = await latencyRelay(6379, DELAY)
+    const store = new session.RedisStore({ url: `redis://127.0.0.1:${relay.port}`, prefix: `esrs-lww:${process.pid}:` })
+    const server = await heldServer(store, { lastWriteWins: true })
+    try {
+      const cookie = cookiePair(await send(server.url + '/login'))
+      const tags = Array.from({ length: 8 }, (_, i) => `burst-${i}`)
+      const responses = tags.map((tag, i) =>
+        send(server.url + `/set?path=cart.a&value=${i}&hold=${tag}`, withCookie(cookie)))
+      // Every request has loaded the session; all save at once when released.
+      await Promise.all(tags.map((tag) => server.gate(tag).reached))
+      const released = Date.now()
+      for (const tag of tags) server.gate(tag).release()
+      for (const response of await Promise.all(responses)) assert.equal(response.status, 200)
+      // One at a time they would take at least 8 round trips of DELAY ms.
+      const elapsed = Date.now() - released
+      assert.ok(elapsed < 4 * DELAY, `the saves took ${elapsed} ms with ${DELAY} ms to Redis`)
+      const stored = await storeCall(store, 'get', sidOf(cookie))
+      assert.ok(tags.some((_, i) => stored.cart.a === String(i)), `stored ${JSON.stringify(stored.cart)}`)
+    } finally {
+      await server.close()
+      await store.close()
+      relay.close()
+    }
+  })
 
   it('regenerate({ keep: true }) keeps the data with a store written in JS too', async () => {
     const store = new JsStore()

@@ -19,7 +19,7 @@
 // session cost one round trip per turn, not one each.
 //
 // With `lastWriteWins: true` every save writes the whole session, as
-// express-session does.
+// express-session does, without taking turns.
 
 const debug = require('debug')('express-session-rs')
 const { applyChanges } = require('../tracking/merge')
@@ -46,7 +46,11 @@ function conditionalSave (state, session, callback, counter = 'saved') {
   }
   const commit = { state, target, json, counter, callback }
   // A store that answers at once has no save in flight to take turns with.
-  if (state.settings.storeAccess.answersSynchronously) {
+  // Last-write-wins saves need no turns: each writes the whole session
+  // unconditionally, so they go out as they come, as express-session's do (for
+  // Redis, those of one event-loop turn in one pipeline), not one round trip
+  // after another.
+  if (state.settings.storeAccess.answersSynchronously || state.settings.lastWriteWins) {
     saveTurn(target.id, [commit], noop)
     return
   }
