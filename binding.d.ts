@@ -31,8 +31,36 @@ export declare class NativeRedisStore {
    * IDs `sids` to take out.
    */
   queue(seq: number, op: RedisOp, sid?: string | undefined | null, json?: string | undefined | null, expires?: number | undefined | null, ttl?: number | undefined | null, expire?: boolean | undefined | null, condition?: number | undefined | null, expected?: string | undefined | null, oldSid?: string | undefined | null, owner?: string | undefined | null, sids?: Array<string> | undefined | null): void
-  /** Hands the queued commands to the IO thread: one wake-up for them all. */
-  flush(): void
+  /**
+   * Sends the queued commands: the session commands of a direct store
+   * are returned encoded, for JS to write to its socket; the rest go to the
+   * IO thread, one wake-up for them all.
+   */
+  flush(): Buffer | null
+  /**
+   * Where JS connects for the session commands; `null` when they go
+   * through the IO thread (Cluster, Sentinel, TLS).
+   */
+  directTarget(): DirectTarget | null
+  /**
+   * The handshake of a new connection, to be written before anything else;
+   * `seq` is answered once it is done (an error: the connection is unusable).
+   */
+  directHandshake(seq: number): Buffer
+  /**
+   * The replies in `chunk`, as `on_replies` gets them. Throws when the
+   * connection can no longer be read; JS then drops it (`direct_closed`).
+   */
+  directReceive(chunk: Buffer): Array<ReplyItem>
+  /** The connection is gone: every command written to it fails with `message`. */
+  directClosed(message: string): Array<ReplyItem>
+  /** What waited for the connection has been written now. */
+  directWritten(): void
+  /**
+   * Milliseconds the oldest command on the connection has waited; -1 when
+   * none waits.
+   */
+  directOldestWait(): number
 }
 
 /**
@@ -80,6 +108,17 @@ export declare function createCodec(name: string, secrets: Array<string | Buffer
 
 /** `max`: the most sessions kept; the least recently written go first. */
 export declare function createMemoryStore(max?: number | undefined | null): Store
+
+/**
+ * Where JS connects for the session commands: `host` and `port`, or `path`
+ * (a Unix socket); `name` says which server in messages.
+ */
+export interface DirectTarget {
+  host?: string
+  port?: number
+  path?: string
+  name: string
+}
 
 /** A new session ID: 24 bytes from the OS CSPRNG, base64url (32 characters). */
 export declare function generateSessionId(): string

@@ -159,6 +159,22 @@ describe('RedisStore with connect-redis data', needs('redis'), () => {
     }
   })
 
+  it('saves conditionally on a server that has forgotten the scripts (SCRIPT FLUSH)', async () => {
+    const store = new session.RedisStore({ prefix })
+    const server = await listen(counter(session, store))
+    try {
+      const cookie = cookiePair(await send(server.url))
+      for (let views = 2; views <= 4; views++) {
+        await client.sendCommand(['SCRIPT', 'FLUSH'])
+        assert.equal((await send(server.url, { headers: { cookie } })).body, String(views))
+        assert.equal(JSON.parse(await client.get(prefix + sidOf(cookie))).views, views)
+      }
+    } finally {
+      await server.close()
+      await store.close()
+    }
+  })
+
   it('answers a burst of commands from one event-loop turn, each with its own result, in a process that then exits', async () => {
     // In a child process: a throwing callback must become an uncaught exception
     // without costing the other callbacks of its batch their answers.

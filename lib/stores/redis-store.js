@@ -1,7 +1,9 @@
 'use strict'
 
-// The native Redis store: connect-redis's options and data format, with the IO
-// in Rust on tokio, on a thread of its own. Its methods take express-session's
+// The native Redis store: connect-redis's options and data format. A
+// standalone server's session commands go over a socket of the JS thread
+// (redis-direct.js); the rest of the IO runs in Rust on tokio, on a thread of
+// its own. Its methods take express-session's
 // callbacks, or return a Promise without one. After a failed command it checks the server: if Redis
 // is away it emits `disconnect` (the middleware then serves requests without a
 // session) and probes until it answers, then emits `connect`.
@@ -13,12 +15,14 @@ const Cookie = require('../cookie')
 const { jsonForStore } = require('../tracking/tracker')
 const { kStoreProtocol, SAVE_IF_UNCHANGED } = require('./protocol')
 const { readOptions } = require('./redis-options')
+const { DirectLink } = require('./redis-direct')
 
 const { RedisOp, RedisReplyKind } = native
 
 const kRedis = Symbol('express-session-rs.redis')
 const kHealth = Symbol('express-session-rs.redis-health')
 const kQueue = Symbol('express-session-rs.redis-queue')
+const kDirect = Symbol('express-session-rs.redis-direct')
 // The middleware's userOf, which tells whether an indexed session is still its owner's.
 const kOwnerOf = Symbol('express-session-rs.owner-of')
 
@@ -63,12 +67,23 @@ function RedisStore (options) {
     throw err
   }
   Object.defineProperty(this, kRedis, { value: redis })
+  // A standalone server's session commands go over a socket of the JS thread.
+  const target = redis.directTarget()
+  const direct = target == null
+    ? null
+    : new DirectLink(redis, target, (replies) => queue.deliver(replies), nativeOptions)
+  Object.defineProperty(this, kDirect, { value: direct })
+  // The socket's handlers do not reach this store, so it can be collected
+  // while the connection is open; the connection then goes with it.
+  if (direct !== null) collected.register(this, direct)
   Object.defineProperty(this, kHealth, {
     value: { down: false, checking: false, closed: false, timer: null, interval: opts.probeInterval }
   })
 }
 
 util.inherits(RedisStore, Store)
+
+const collected = new FinalizationRegistry((direct) => direct.drop(direct.socket, 'the Redis store was closed'))
 
 RedisStore.prototype.get = function get (sid, callback) {
   return send(this, { op: RedisOp.Get, sid: String(sid) }, parsedSession, callback)
@@ -209,6 +224,7 @@ RedisStore.prototype.close = function close (callback) {
   clearInterval(health.timer)
   health.timer = null
   health.closed = true
+  if (this[kDirect] !== null) this[kDirect].close()
   return send(this, { op: RedisOp.Close }, nothing, callback)
 }
 
@@ -291,8 +307,8 @@ const nativeProtocol = {
 Object.defineProperty(RedisStore.prototype, kStoreProtocol, { value: nativeProtocol })
 
 // Commands wait in `batch` until the event loop's check phase, then cross to
-// Rust, one call each with positional arguments, and go to the IO thread
-// together: one wake-up of it per loop turn. Replies come back in batches
+// Rust, one call each with positional arguments, and go together to the IO
+// thread (one wake-up of it per loop turn) or, encoded, to the direct socket. Replies come back in batches
 // too, as one flat array, matched to their callbacks by `seq`.
 class CommandQueue {
   constructor () {
@@ -339,7 +355,8 @@ function send (store, command, answer, callback) {
     })
   }
   const queue = store[kQueue]
-  queue.seq = (queue.seq + 1) >>> 0
+  // 0 is the direct connection's handshake (redis-direct.js).
+  queue.seq = ((queue.seq + 1) >>> 0) || 1
   command.seq = queue.seq
   queue.waiting.set(command.seq, { store, answer, callback })
   queue.batch.push(command)
@@ -359,12 +376,15 @@ function flush (store) {
       queue.fail(c.seq, err)
     }
   }
+  let bytes
   try {
-    redis.flush()
+    bytes = redis.flush()
   } catch (err) {
     // Those that already failed are answered: fail() passes them over.
     for (const c of batch) queue.fail(c.seq, err)
+    return
   }
+  if (bytes != null) store[kDirect].send(bytes)
 }
 
 // A timed-out command carries the code every store timeout has.

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Either4, Function, Null};
+use napi::bindgen_prelude::{BufferSlice, Either4, Function, Null};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, Result, Status};
 use napi_derive::napi;
@@ -22,11 +22,12 @@ use napi_derive::napi;
 use super::{guarded, invalid_arg};
 use crate::conditional_save::{SaveCondition, SaveOutcome};
 use crate::redis::config::{
-    endpoint, tls_of, ClusterNodes, Credentials, Handshake, RedisConfig, Target,
+    endpoint, tls_of, Address, ClusterNodes, Credentials, Handshake, RedisConfig, Target,
 };
-use crate::redis::dispatch::{Answer, Batch, Dispatcher, Reply, Request};
+use crate::redis::dispatch::{command_for, Answer, Batch, Dispatcher, Reply, Request};
 use crate::redis::store::{expected_digest, ttl_seconds, RedisStore};
 use crate::redis::tls::TlsOptions;
+use crate::redis::wire::Wire;
 
 /// Options of the native Redis store; the JS `RedisStore` checks them and
 /// fills in defaults. One of `url`, `cluster` and `sentinel` is given.
@@ -232,11 +233,32 @@ impl Mailbox {
 #[napi]
 pub struct NativeRedisStore {
     dispatcher: Dispatcher,
+    store: Arc<RedisStore>,
     mailbox: Arc<Mailbox>,
     /// Commands queued on the JS thread since the last `flush`.
     queued: RefCell<Batch>,
+    /// For a standalone server without TLS: its session commands go over a
+    /// socket JS owns (`wire`), the rest through the IO thread.
+    direct: Option<Direct>,
     /// Kept so that the threadsafe function lives as long as this object.
     _ready: Arc<RepliesReady>,
+}
+
+struct Direct {
+    target: DirectTarget,
+    settings: redis::RedisConnectionInfo,
+    wire: RefCell<Wire>,
+}
+
+/// Where JS connects for the session commands: `host` and `port`, or `path`
+/// (a Unix socket); `name` says which server in messages.
+#[napi(object)]
+#[derive(Clone)]
+pub struct DirectTarget {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub path: Option<String>,
+    pub name: String,
 }
 
 #[napi]
@@ -340,25 +362,130 @@ impl NativeRedisStore {
         })
     }
 
-    /// Hands the queued commands to the IO thread: one wake-up for them all.
+    /// Sends the queued commands: the session commands of a direct store
+    /// are returned encoded, for JS to write to its socket; the rest go to the
+    /// IO thread, one wake-up for them all.
     #[napi]
-    pub fn flush(&self, env: Env) -> Result<()> {
+    pub fn flush<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
         guarded(|| {
             let batch = std::mem::take(&mut *self.queued.borrow_mut());
-            if batch.is_empty() {
-                return Ok(());
+            let Some(direct) = &self.direct else {
+                self.submit(env, batch)?;
+                return Ok(None);
+            };
+            // The session commands go this way; the rest to the IO thread.
+            let mut commands = Vec::new();
+            let mut threaded = Vec::new();
+            for (seq, request) in batch {
+                match command_for(&self.store, &request) {
+                    Some(command) => commands.push((seq, request, command)),
+                    None => threaded.push((seq, request)),
+                }
             }
-            let count = batch.len() as isize;
-            if self.dispatcher.submit(batch).is_err() {
-                return Err(napi::Error::from_reason("the Redis thread has stopped"));
+            // First, so that a failure leaves nothing on the wire that JS never writes.
+            self.submit(env, threaded)?;
+            if commands.is_empty() {
+                return Ok(None);
             }
-            self.mailbox.count(env.raw(), count);
+            let mut wire = direct.wire.borrow_mut();
+            let mut bytes = Vec::new();
+            for (seq, request, command) in commands {
+                wire.push(seq, request, &command, &mut bytes);
+            }
+            BufferSlice::copy_from(env, bytes).map(Some)
+        })
+    }
+
+    /// Where JS connects for the session commands; `null` when they go
+    /// through the IO thread (Cluster, Sentinel, TLS).
+    #[napi]
+    pub fn direct_target(&self) -> Option<DirectTarget> {
+        self.direct.as_ref().map(|direct| direct.target.clone())
+    }
+
+    /// The handshake of a new connection, to be written before anything else;
+    /// `seq` is answered once it is done (an error: the connection is unusable).
+    #[napi]
+    pub fn direct_handshake<'env>(&self, env: &'env Env, seq: u32) -> Result<BufferSlice<'env>> {
+        guarded(|| {
+            let direct = self.direct()?;
+            let bytes = direct.wire.borrow_mut().handshake(seq, &direct.settings);
+            BufferSlice::copy_from(env, bytes)
+        })
+    }
+
+    /// The replies in `chunk`, as `on_replies` gets them. Throws when the
+    /// connection can no longer be read; JS then drops it (`direct_closed`).
+    #[napi]
+    pub fn direct_receive(&self, env: &Env, chunk: BufferSlice) -> Result<Vec<ReplyItem>> {
+        guarded(|| {
+            let received = self
+                .direct()?
+                .wire
+                .borrow_mut()
+                .receive(&chunk)
+                .map_err(napi::Error::from_reason)?;
+            self.submit(env, received.retries)?;
+            Ok(flat(received.replies))
+        })
+    }
+
+    /// The connection is gone: every command written to it fails with `message`.
+    #[napi]
+    pub fn direct_closed(&self, message: String) -> Result<Vec<ReplyItem>> {
+        guarded(|| Ok(flat(self.direct()?.wire.borrow_mut().fail_all(&message))))
+    }
+
+    /// What waited for the connection has been written now.
+    #[napi]
+    pub fn direct_written(&self) -> Result<()> {
+        guarded(|| {
+            self.direct()?.wire.borrow_mut().written();
             Ok(())
+        })
+    }
+
+    /// Milliseconds the oldest command on the connection has waited; -1 when
+    /// none waits.
+    #[napi]
+    pub fn direct_oldest_wait(&self) -> Result<f64> {
+        guarded(|| {
+            let wire = self.direct()?.wire.borrow();
+            Ok(wire
+                .oldest_wait()
+                .map_or(-1.0, |wait| wait.as_secs_f64() * 1000.0))
         })
     }
 }
 
+fn flat(replies: Vec<Reply>) -> Vec<ReplyItem> {
+    let mut items = Vec::with_capacity(replies.len() * 3);
+    for reply in replies {
+        push_reply(reply, &mut items);
+    }
+    items
+}
+
 impl NativeRedisStore {
+    fn direct(&self) -> Result<&Direct> {
+        self.direct
+            .as_ref()
+            .ok_or_else(|| invalid_arg("this store sends every command through its IO thread"))
+    }
+
+    /// Hands `batch` to the IO thread.
+    fn submit(&self, env: &Env, batch: Batch) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let count = batch.len() as isize;
+        if self.dispatcher.submit(batch).is_err() {
+            return Err(napi::Error::from_reason("the Redis thread has stopped"));
+        }
+        self.mailbox.count(env.raw(), count);
+        Ok(())
+    }
+
     fn start(
         mut options: RedisStoreOptions,
         on_replies: Function<'_, Vec<ReplyItem>, ()>,
@@ -382,11 +509,7 @@ impl NativeRedisStore {
             .build_callback(move |ctx| {
                 let replies = drained.take();
                 drained.count(ctx.env.raw(), -(replies.len() as isize));
-                let mut items = Vec::with_capacity(replies.len() * 3);
-                for reply in replies {
-                    push_reply(reply, &mut items);
-                }
-                Ok(items)
+                Ok(flat(replies))
             })?;
         mailbox.ready.store(ready.raw().cast(), Ordering::Relaxed);
         let ready = Arc::new(ready);
@@ -398,9 +521,11 @@ impl NativeRedisStore {
             connect_timeout: Duration::from_millis(options.connect_timeout.into()),
             command_timeout: Duration::from_millis(options.command_timeout.into()),
         };
+        let direct = direct_of(&config.target);
+        let store = Arc::new(RedisStore::new(config));
         let filled = Arc::clone(&mailbox);
         let notify = Arc::clone(&ready);
-        let dispatcher = Dispatcher::start(RedisStore::new(config), move |reply| {
+        let dispatcher = Dispatcher::start(Arc::clone(&store), move |reply| {
             let mut replies = filled.replies.lock().unwrap_or_else(|p| p.into_inner());
             let first = replies.is_empty();
             replies.push(reply);
@@ -415,11 +540,43 @@ impl NativeRedisStore {
         })?;
         Ok(NativeRedisStore {
             dispatcher,
+            store,
             mailbox,
             queued: RefCell::new(Vec::new()),
+            direct,
             _ready: ready,
         })
     }
+}
+
+/// A standalone server spoken to in RESP2 without TLS is spoken to directly.
+fn direct_of(target: &Target) -> Option<Direct> {
+    let Target::Server(endpoint) = target else {
+        return None;
+    };
+    if endpoint.tls.is_some() || endpoint.settings.protocol() != redis::ProtocolVersion::RESP2 {
+        return None;
+    }
+    let name = endpoint.describe();
+    let target = match &endpoint.address {
+        Address::Tcp { host, port } => DirectTarget {
+            host: Some(host.clone()),
+            port: Some((*port).into()),
+            path: None,
+            name,
+        },
+        Address::Unix(path) => DirectTarget {
+            host: None,
+            port: None,
+            path: Some(path.display().to_string()),
+            name,
+        },
+    };
+    Some(Direct {
+        target,
+        settings: endpoint.settings.clone(),
+        wire: RefCell::new(Wire::new()),
+    })
 }
 
 fn required(value: Option<String>, name: &str) -> Result<String> {

@@ -86,7 +86,7 @@ pub enum Answer {
 
 /// How a pipelined command's reply reads.
 #[derive(Clone, Copy)]
-enum ReplyKind {
+pub(crate) enum ReplyKind {
     Done,
     Text,
     Texts,
@@ -94,7 +94,7 @@ enum ReplyKind {
 }
 
 impl ReplyKind {
-    fn of(request: &Request) -> ReplyKind {
+    pub(crate) fn of(request: &Request) -> ReplyKind {
         match request {
             Request::Get { .. } => ReplyKind::Text,
             Request::Save { .. } | Request::Rotate { .. } => ReplyKind::Save,
@@ -122,7 +122,7 @@ impl Dispatcher {
     /// command, in completion order; every submitted command gets exactly one
     /// reply while the dispatcher lives (a panic inside a command becomes an
     /// error reply).
-    pub fn start<D>(store: RedisStore, deliver: D) -> std::io::Result<Dispatcher>
+    pub fn start<D>(store: Arc<RedisStore>, deliver: D) -> std::io::Result<Dispatcher>
     where
         D: Fn(Reply) + Send + Sync + 'static,
     {
@@ -130,7 +130,6 @@ impl Dispatcher {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let store = Arc::new(store);
         let deliver = Arc::new(deliver);
         std::thread::Builder::new()
             .name("express-session-rs-redis".into())
@@ -244,7 +243,7 @@ fn spawn_pipeline<D>(
 }
 
 /// The Redis command of a session read or write; `None` for the others.
-fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
+pub(crate) fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
     Some(match request {
         Request::Get { sid } => store.get_command(sid),
         Request::Set { sid, json, ttl } => store.set_command(sid, json, *ttl),
@@ -264,7 +263,7 @@ fn command_for(store: &RedisStore, request: &Request) -> Option<Cmd> {
 }
 
 /// A pipelined command's reply, as `execute` would have answered it.
-fn answer_of(kind: ReplyKind, value: Value) -> Result<Answer, String> {
+pub(crate) fn answer_of(kind: ReplyKind, value: Value) -> Result<Answer, String> {
     if let Value::ServerError(error) = value {
         return Err(StoreError::Redis(error.into()).to_string());
     }
@@ -417,7 +416,7 @@ mod tests {
     fn started(prefix: &str, url: &str) -> (Dispatcher, std_mpsc::Receiver<Reply>) {
         let (tx, rx) = std_mpsc::channel();
         let tx = std::sync::Mutex::new(tx);
-        let dispatcher = Dispatcher::start(store(prefix, url), move |reply| {
+        let dispatcher = Dispatcher::start(Arc::new(store(prefix, url)), move |reply| {
             tx.lock().unwrap().send(reply).unwrap();
         })
         .unwrap();

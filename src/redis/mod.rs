@@ -10,3 +10,5 @@ pub mod link;
 pub mod store;
 /// TLS with Node's option names.
 pub mod tls;
+/// Session commands sent and answered on the JS thread, over JS's socket.
+pub mod wire;
