@@ -36,7 +36,7 @@ export declare class NativeRedisStore {
    * are returned encoded, for JS to write to its socket; the rest go to the
    * IO thread, one wake-up for them all.
    */
-  flush(): Buffer | null
+  flush(): string | null
   /**
    * Where JS connects for the session commands; `null` when they go
    * through the IO thread (Cluster, Sentinel, TLS).

@@ -37,7 +37,6 @@ class DirectLink {
     this.held = []
     this.connectTimer = null
     this.commandTimer = null
-    this.busy = false
     this.closed = false
   }
 
@@ -62,6 +61,9 @@ class DirectLink {
       : net.connect(this.target.port, this.target.host)
     this.socket = socket
     this.ready = false
+    // What waits keeps the process alive through the native side's count, as
+    // the IO thread's commands do; the socket itself never does.
+    socket.unref()
     socket.setNoDelay(true)
     socket.on('data', (chunk) => this.receive(socket, chunk))
     socket.on('error', (err) => this.drop(socket, this.failure(err.message)))
@@ -93,7 +95,6 @@ class DirectLink {
       replies = replies.slice(3)
     }
     if (replies.length > 0) this.deliver(replies)
-    this.settle()
   }
 
   // The handshake's reply leads `replies`: on success, what waited is
@@ -112,21 +113,11 @@ class DirectLink {
     return true
   }
 
-  // Keeps the process alive and the clock running while commands wait. The
-  // timer outlives a busy spell (it stops at its next check if nothing waits
-  // then): one timer per `commandTimeout`, not one per request.
+  // Keeps the clock running while commands wait: the timer checks the oldest
+  // wait, and stops at a check that finds none (one timer per
+  // `commandTimeout`, not one per request).
   watch () {
-    if (this.busy) return
-    this.busy = true
-    this.socket.ref()
     if (this.commandTimer === null) this.checkIn(this.commandTimeout)
-  }
-
-  // After replies: idle again when nothing waits.
-  settle () {
-    if (!this.busy || this.redis.directOldestWait() >= 0) return
-    this.busy = false
-    if (this.socket !== null) this.socket.unref()
   }
 
   checkIn (ms) {
@@ -167,7 +158,6 @@ class DirectLink {
     this.connectTimer = null
     clearTimeout(this.commandTimer)
     this.commandTimer = null
-    this.busy = false
     socket.destroy()
     const replies = this.redis.directClosed(message)
     if (replies.length > 0) this.deliver(replies)
@@ -178,7 +168,7 @@ class DirectLink {
     this.closed = true
     const socket = this.socket
     if (socket === null) return
-    if (!this.busy) {
+    if (this.redis.directOldestWait() < 0) {
       this.drop(socket, 'the Redis store was closed')
       return
     }

@@ -366,7 +366,7 @@ impl NativeRedisStore {
     /// are returned encoded, for JS to write to its socket; the rest go to the
     /// IO thread, one wake-up for them all.
     #[napi]
-    pub fn flush<'env>(&self, env: &'env Env) -> Result<Option<BufferSlice<'env>>> {
+    pub fn flush(&self, env: &Env) -> Result<Option<String>> {
         guarded(|| {
             let batch = std::mem::take(&mut *self.queued.borrow_mut());
             let Some(direct) = &self.direct else {
@@ -389,10 +389,15 @@ impl NativeRedisStore {
             }
             let mut wire = direct.wire.borrow_mut();
             let mut bytes = Vec::new();
+            // Counted as the IO thread's are: the event loop stays alive while any waits.
+            self.mailbox.count(env.raw(), commands.len() as isize);
             for (seq, request, command) in commands {
                 wire.push(seq, request, &command, &mut bytes);
             }
-            BufferSlice::copy_from(env, bytes).map(Some)
+            // Our commands are UTF-8 throughout (keys, JSON, numbers).
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| napi::Error::from_reason("a Redis command was not UTF-8"))
         })
     }
 
@@ -419,21 +424,28 @@ impl NativeRedisStore {
     #[napi]
     pub fn direct_receive(&self, env: &Env, chunk: BufferSlice) -> Result<Vec<ReplyItem>> {
         guarded(|| {
-            let received = self
-                .direct()?
-                .wire
-                .borrow_mut()
-                .receive(&chunk)
-                .map_err(napi::Error::from_reason)?;
-            self.submit(env, received.retries)?;
+            let mut wire = self.direct()?.wire.borrow_mut();
+            let before = wire.commands();
+            let received = wire.receive(&chunk).map_err(napi::Error::from_reason)?;
+            // A retried command stays counted until the IO thread answers it.
+            let answered = before - wire.commands() - received.retries.len();
+            drop(wire);
+            self.mailbox.count(env.raw(), -(answered as isize));
+            if !received.retries.is_empty() && self.dispatcher.submit(received.retries).is_err() {
+                return Err(napi::Error::from_reason("the Redis thread has stopped"));
+            }
             Ok(flat(received.replies))
         })
     }
 
     /// The connection is gone: every command written to it fails with `message`.
     #[napi]
-    pub fn direct_closed(&self, message: String) -> Result<Vec<ReplyItem>> {
-        guarded(|| Ok(flat(self.direct()?.wire.borrow_mut().fail_all(&message))))
+    pub fn direct_closed(&self, env: &Env, message: String) -> Result<Vec<ReplyItem>> {
+        guarded(|| {
+            let mut wire = self.direct()?.wire.borrow_mut();
+            self.mailbox.count(env.raw(), -(wire.commands() as isize));
+            Ok(flat(wire.fail_all(&message)))
+        })
     }
 
     /// What waited for the connection has been written now.

@@ -52,6 +52,8 @@ pub struct Received {
 
 pub struct Wire {
     pending: VecDeque<Pending>,
+    /// How many of `pending` are the store's commands (not the handshake's).
+    commands: usize,
     /// The start of a reply whose end has not arrived yet.
     unread: Vec<u8>,
     handshake_error: Option<String>,
@@ -67,6 +69,7 @@ impl Wire {
     pub fn new() -> Wire {
         Wire {
             pending: VecDeque::new(),
+            commands: 0,
             unread: Vec::new(),
             handshake_error: None,
         }
@@ -75,6 +78,7 @@ impl Wire {
     /// Encodes `command`, the session command `command_for` made of `request`, into `out`.
     pub fn push(&mut self, seq: u32, request: Request, command: &Cmd, out: &mut Vec<u8>) {
         command.write_packed_command(out);
+        self.commands += 1;
         self.pending.push_back(Pending::Command {
             seq,
             kind: ReplyKind::of(&request),
@@ -160,6 +164,7 @@ impl Wire {
             Pending::Command {
                 seq, kind, retry, ..
             } => {
+                self.commands -= 1;
                 if let (Value::ServerError(error), Some(request)) = (&value, &retry) {
                     if is_missing_script(&RedisError::from(error.clone())) {
                         received.retries.push((seq, request.clone()));
@@ -197,6 +202,7 @@ impl Wire {
     pub fn fail_all(&mut self, message: &str) -> Vec<Reply> {
         self.unread.clear();
         self.handshake_error = None;
+        self.commands = 0;
         self.pending
             .drain(..)
             .filter_map(|pending| match pending {
@@ -230,8 +236,9 @@ impl Wire {
             .map(|pending| pending.since().elapsed())
     }
 
-    pub fn waiting(&self) -> usize {
-        self.pending.len()
+    /// The store's commands written (or about to be) and not yet answered.
+    pub fn commands(&self) -> usize {
+        self.commands
     }
 }
 
