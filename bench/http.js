@@ -7,7 +7,7 @@
 
 const autocannon = require('autocannon')
 const { implementations, floor, OURS, THEIRS, FLOOR } = require('./implementations')
-const { scenariosFor } = require('./scenarios')
+const { scenariosFor, scenarioByName } = require('./scenarios')
 const { median, ratio } = require('./stats')
 const { startServer, seed, probe } = require('./app-server')
 
@@ -16,7 +16,7 @@ const CEILING = 'no-session'
 function load (server, settings, duration) {
   return autocannon({
     url: `http://127.0.0.1:${server.port}/`,
-    connections: settings.connections,
+    connections: server.scenario.connections || settings.connections,
     duration,
     headers: server.cookie ? { cookie: server.cookie } : {}
   })
@@ -118,7 +118,8 @@ async function runHttp (settings, log) {
       reqPerSec: median(m.samples.map((s) => s.reqPerSec)),
       p99Ms: median(m.samples.map((s) => s.p99Ms)),
       cpuUsPerReq,
-      overheadUsPerReq: m.scenario === CEILING ? null : cpuUsPerReq - ceiling,
+      // The ceiling is measured at BENCH_CONNECTIONS: no overhead for other counts.
+      overheadUsPerReq: m.scenario === CEILING || scenarioByName(m.scenario).connections ? null : cpuUsPerReq - ceiling,
       samples: m.samples
     }
   })

@@ -29,7 +29,8 @@ function httpTable (http) {
       r.overheadUsPerReq === null ? '' : fixed(1)(r.overheadUsPerReq),
       r.implementation === OURS ? times(r.reqPerSecRatio) : '',
       r.implementation === OURS && r.overheadUsPerReq !== null ? times(r.overheadRatio) : '',
-      r.implementation === OURS && r.overheadUsPerReq !== null ? fixed(2)(r.cpuRatio) : '',
+      // Not for the ceiling itself, which both serve without a session.
+      r.implementation === OURS && (r.overheadUsPerReq !== null || r.floorRatio != null) ? fixed(2)(r.cpuRatio) : '',
       r.implementation === OURS && r.floorRatio != null ? fixed(2)(r.floorRatio) : ''
     ])
   }

@@ -135,6 +135,14 @@ for (const name of ['writing', 'redis-write']) {
   })
 }
 
+// The Redis scenarios again with 4 connections instead of BENCH_CONNECTIONS:
+// each event-loop turn then carries about one command, so nothing is batched
+// and every per-command cost shows (a moderately loaded server's case).
+for (const name of ['redis-read', 'redis-write']) {
+  const base = scenarios.find((s) => s.name === name)
+  scenarios.push({ ...base, name: name + '-4c', connections: 4 })
+}
+
 /** The middleware options for a scenario, the same for both implementations. */
 function sessionOptions (scenario, store) {
   const options = scenario.options || {}
