@@ -308,8 +308,9 @@ Object.defineProperty(RedisStore.prototype, kStoreProtocol, { value: nativeProto
 
 // Commands wait in `batch` until the event loop's check phase, then cross to
 // Rust, one call each with positional arguments, and go together to the IO
-// thread (one wake-up of it per loop turn) or, encoded, to the direct socket. Replies come back in batches
-// too, as one flat array, matched to their callbacks by `seq`.
+// thread (one wake-up of it per loop turn) or, encoded, to the direct socket.
+// Replies come back in batches too, as one flat array, matched to their
+// callbacks by `seq`.
 class CommandQueue {
   constructor () {
     this.batch = []
