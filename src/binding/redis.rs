@@ -431,9 +431,7 @@ impl NativeRedisStore {
             let answered = before - wire.commands() - received.retries.len();
             drop(wire);
             self.mailbox.count(env.raw(), -(answered as isize));
-            if !received.retries.is_empty() && self.dispatcher.submit(received.retries).is_err() {
-                return Err(napi::Error::from_reason("the Redis thread has stopped"));
-            }
+            self.hand_over(received.retries)?;
             Ok(flat(received.replies))
         })
     }
@@ -487,15 +485,18 @@ impl NativeRedisStore {
 
     /// Hands `batch` to the IO thread.
     fn submit(&self, env: &Env, batch: Batch) -> Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
         let count = batch.len() as isize;
-        if self.dispatcher.submit(batch).is_err() {
-            return Err(napi::Error::from_reason("the Redis thread has stopped"));
-        }
+        self.hand_over(batch)?;
         self.mailbox.count(env.raw(), count);
         Ok(())
+    }
+
+    /// Hands `batch` to the IO thread without counting it (already counted).
+    fn hand_over(&self, batch: Batch) -> Result<()> {
+        if batch.is_empty() || self.dispatcher.submit(batch).is_ok() {
+            return Ok(());
+        }
+        Err(napi::Error::from_reason("the Redis thread has stopped"))
     }
 
     fn start(

@@ -165,11 +165,11 @@ impl Wire {
                 seq, kind, retry, ..
             } => {
                 self.commands -= 1;
-                if let (Value::ServerError(error), Some(request)) = (&value, &retry) {
-                    if is_missing_script(&RedisError::from(error.clone())) {
-                        received.retries.push((seq, request.clone()));
-                        return;
-                    }
+                let missing_script = matches!(&value, Value::ServerError(error)
+                    if is_missing_script(&RedisError::from(error.clone())));
+                if let (true, Some(request)) = (missing_script, retry) {
+                    received.retries.push((seq, request));
+                    return;
                 }
                 received.replies.push(Reply {
                     seq,
